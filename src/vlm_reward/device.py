@@ -1,0 +1,72 @@
+"""Device and precision selection, shared by every backend.
+
+``auto`` precision picks bf16 only where it is fast: on CUDA devices that support it, and on
+CPUs with native bf16 matrix units (AMX or AVX512-BF16). On other CPUs bf16 is emulated and
+slower than fp32, so ``auto`` stays at fp32 there.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from vlm_reward.errors import ConfigError
+
+__all__ = ["PRECISIONS", "Precision", "cpu_has_fast_bf16", "resolve_device", "resolve_precision"]
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when the CPU runs bf16 matmuls natively (AMX tiles or AVX512-BF16)."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(torch.cpu, p, lambda: False)()) for p in probes)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """Turn ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` into a usable :class:`torch.device`."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(
+            f"device: expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}"
+        ) from exc
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"device: {device!r} requested but CUDA is not available on this machine; "
+                "use --device cpu or --device auto"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"device: {device!r} requested but only {torch.cuda.device_count()} CUDA "
+                "device(s) exist"
+            )
+    elif dev.type not in ("cpu", "mps"):
+        raise ConfigError(f"device: unsupported device type {dev.type!r}; use 'cpu' or 'cuda'")
+    return dev
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """Map a precision name to a dtype, choosing the fastest safe one for ``auto``."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if precision != "auto":
+        if precision == "fp16" and device.type == "cpu":
+            raise ConfigError(
+                "precision: fp16 is not supported on CPU (slow and inaccurate); "
+                "use bf16 or fp32 on CPU"
+            )
+        return _DTYPES[precision]
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_fast_bf16():
+        return torch.bfloat16
+    return torch.float32

@@ -1,0 +1,156 @@
+"""Goal-baseline reward of VLM-RM (Rocamonde et al., 2023), as pure tensor math.
+
+With unit embeddings ``s`` (state), ``g`` (goal) and ``b`` (baseline), ``d = g - b``, the
+projection ``P = d d^T / ||d||^2`` and strength ``alpha``::
+
+    R(s) = 1 - 1/2 * || (alpha * P + (1 - alpha) * I) (s - g) ||^2
+
+``alpha = 0`` is exactly the cosine similarity ``s . g`` (since ``||s - g||^2 = 2 - 2 s.g``);
+``alpha = 1`` keeps only the component of ``s - g`` along ``d``, ignoring what the goal and
+baseline sentences share. Several prompts are averaged as unit vectors and renormalised so the
+``alpha = 0`` identity still holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vlm_reward.errors import ConfigError
+
+if TYPE_CHECKING:
+    from vlm_reward.models.base import Embedder
+
+__all__ = ["GoalBaselineReward", "RewardModel", "goal_baseline_reward", "mean_direction"]
+
+
+def mean_direction(embeddings: torch.Tensor) -> torch.Tensor:
+    """Average ``(K, D)`` embeddings as unit vectors and renormalise to one unit ``(D,)``."""
+    if embeddings.ndim == 1:
+        embeddings = embeddings.unsqueeze(0)
+    return F.normalize(F.normalize(embeddings.float(), dim=-1).mean(dim=0), dim=-1)
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"alpha: expected a value in [0, 1], got {alpha}")
+    return alpha
+
+
+def goal_baseline_reward(
+    states: torch.Tensor,
+    goal: torch.Tensor,
+    baseline: torch.Tensor | None = None,
+    alpha: float = 0.0,
+) -> torch.Tensor:
+    """Reward of each state embedding in ``states (N, D)``; inputs need not be normalised.
+
+    Example:
+        >>> import torch
+        >>> s = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> goal_baseline_reward(s, torch.tensor([1.0, 0.0])).tolist()
+        [1.0, 0.0]
+    """
+    alpha = _check_alpha(alpha)
+    s = F.normalize(states.float(), dim=-1)
+    g = F.normalize(goal.float().reshape(-1), dim=-1)
+    diff = s - g
+    if alpha == 0.0:
+        return 1.0 - 0.5 * diff.pow(2).sum(dim=-1)
+    if baseline is None:
+        raise ConfigError(
+            f"alpha: {alpha} > 0 needs a baseline prompt (goal-baseline regularisation); "
+            "give a baseline or set alpha to 0"
+        )
+    b = F.normalize(baseline.float().reshape(-1), dim=-1)
+    d = g - b
+    norm_sq = d.pow(2).sum()
+    if norm_sq < 1e-12:
+        raise ConfigError(
+            "baseline: goal and baseline embed to the same vector, so their direction is "
+            "undefined; use a baseline that differs from the goal"
+        )
+    along = (diff @ d / norm_sq).unsqueeze(-1) * d
+    mixed = alpha * along + (1.0 - alpha) * diff
+    return 1.0 - 0.5 * mixed.pow(2).sum(dim=-1)
+
+
+class GoalBaselineReward:
+    """Goal (and optional baseline) embeddings plus ``alpha``: a reward on state embeddings.
+
+    Changing ``alpha`` with :meth:`with_alpha` reuses the embeddings; nothing is re-embedded.
+    """
+
+    def __init__(
+        self, goal: torch.Tensor, baseline: torch.Tensor | None = None, alpha: float = 0.0
+    ) -> None:
+        self.goal = mean_direction(goal)
+        self.baseline = None if baseline is None else mean_direction(baseline)
+        self.alpha = _check_alpha(alpha)
+        if self.alpha > 0 and self.baseline is None:
+            raise ConfigError(
+                f"alpha: {self.alpha} > 0 needs a baseline prompt; give one or set alpha to 0"
+            )
+
+    @classmethod
+    def from_prompts(
+        cls,
+        embedder: Embedder,
+        goal: str | Sequence[str],
+        baseline: str | Sequence[str] | None = None,
+        alpha: float = 0.0,
+    ) -> GoalBaselineReward:
+        """Embed goal/baseline prompts (cached by the embedder) and build the reward."""
+        goals = [goal] if isinstance(goal, str) else list(goal)
+        base = None
+        if baseline is not None:
+            baselines = [baseline] if isinstance(baseline, str) else list(baseline)
+            base = embedder.encode_text(baselines)
+        return cls(embedder.encode_text(goals), base, alpha)
+
+    def with_alpha(self, alpha: float) -> GoalBaselineReward:
+        """Same prompts, different regularisation strength."""
+        return GoalBaselineReward(self.goal, self.baseline, alpha)
+
+    def __call__(self, states: torch.Tensor) -> torch.Tensor:
+        return goal_baseline_reward(states, self.goal, self.baseline, self.alpha)
+
+
+class RewardModel:
+    """An :class:`Embedder` plus a :class:`GoalBaselineReward`: frames in, rewards out.
+
+    Example:
+        >>> rm = RewardModel.from_prompts(embedder, "a pole upright on a cart")  # doctest: +SKIP
+        >>> rm.rewards(frames)  # (N,) float32 numpy array                       # doctest: +SKIP
+    """
+
+    def __init__(self, embedder: Embedder, reward: GoalBaselineReward) -> None:
+        self.embedder = embedder
+        self.reward = reward
+
+    @classmethod
+    def from_prompts(
+        cls,
+        embedder: Embedder,
+        goal: str | Sequence[str],
+        baseline: str | Sequence[str] | None = None,
+        alpha: float = 0.0,
+    ) -> RewardModel:
+        return cls(embedder, GoalBaselineReward.from_prompts(embedder, goal, baseline, alpha))
+
+    def embed(self, frames: Any) -> torch.Tensor:
+        """Image embeddings ``(N, D)`` for uint8 frames."""
+        return self.embedder.encode_images(frames)
+
+    def rewards_from_embeddings(self, embeddings: torch.Tensor) -> np.ndarray:
+        """Rewards for precomputed image embeddings, as a float32 numpy array."""
+        return self.reward(embeddings).numpy().astype(np.float32)
+
+    def rewards(self, frames: Any) -> np.ndarray:
+        """Rewards for uint8 frames ``(N, H, W, 3)``, as a float32 numpy array ``(N,)``."""
+        return self.rewards_from_embeddings(self.embed(frames))
