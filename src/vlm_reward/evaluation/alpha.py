@@ -117,9 +117,14 @@ def write_alpha_report(
     x_label: str,
     settings: dict[str, Any],
     warnings: Sequence[str] = (),
+    connect: bool = True,
     command: str | None = None,
 ) -> Path:
-    """Plot (``alpha.png``/``.svg``) and HTML report for an alpha sweep."""
+    """Plot (``alpha.png``/``.svg``) and HTML report for an alpha sweep.
+
+    ``x`` is the axis of the reward curves (a swept state variable or the frame index);
+    ``connect=False`` draws them as points when ``x`` is not a sweep.
+    """
     from vlm_reward.evaluation.plots import plot_alpha_sweep, save_figure
     from vlm_reward.evaluation.report import ReportFigure, ReportTable, write_report
 
@@ -133,6 +138,7 @@ def write_alpha_report(
         ref_curve = (result.reference.values, f"reference: {result.reference.name}")
     fig = plot_alpha_sweep(np.array(result.alphas), per_metric, x=np.asarray(x), x_label=x_label,
                            rewards=result.rewards, shown_alphas=shown, reference=ref_curve,
+                           connect=connect,
                            title=f"alpha sweep vs {result.reference.name}")
     png, svg = save_figure(fig, out, "alpha")
     pairs = zip(result.alphas, result.metrics, strict=True)

@@ -121,9 +121,14 @@ def plot_alpha_sweep(
     rewards: np.ndarray,
     shown_alphas: Sequence[int],
     reference: tuple[np.ndarray, str] | None = None,
+    connect: bool = True,
     title: str = "",
 ) -> Figure:
-    """Left: metrics against alpha (bootstrap bands). Right: reward curves at some alphas."""
+    """Left: metrics against alpha (bootstrap bands). Right: reward curves at some alphas.
+
+    ``connect=False`` draws the right panel as a scatter, for x values that are not a sweep
+    (e.g. a state variable of rollout frames, where neighbours in x are unrelated frames).
+    """
     fig, (left, right) = _figure(ncols=2)
     colors = {"epic": "tab:red", "pearson": "tab:blue", "spearman": "tab:purple",
               "roc_auc": "tab:green"}
@@ -135,12 +140,16 @@ def plot_alpha_sweep(
     left.legend(fontsize="small")
     left.set_title("metrics vs alpha", fontsize="medium")
     order = np.argsort(x, kind="stable")
+    style: dict[str, Any] = {"lw": 1.2} if connect else {"ls": "none", "marker": ".", "ms": 4}
     for i in shown_alphas:
-        right.plot(x[order], _normalise(rewards[i])[order], lw=1.2, label=f"alpha={alphas[i]:g}")
+        right.plot(x[order], _normalise(rewards[i])[order], label=f"alpha={alphas[i]:g}",
+                   **style)
     if reference is not None:
         ref_x, ref_label = reference
-        right.plot(x[order], _normalise(np.asarray(ref_x, dtype=np.float64))[order], "k--",
-                   lw=1.0, label=ref_label)
+        ref_style: dict[str, Any] = ({"ls": "--", "lw": 1.0} if connect else
+                                     {"ls": "none", "marker": "x", "ms": 3})
+        right.plot(x[order], _normalise(np.asarray(ref_x, dtype=np.float64))[order],
+                   color="k", label=ref_label, **ref_style)
     right.set_xlabel(x_label)
     right.set_ylabel("reward (min-max normalised per curve)")
     right.grid(alpha=0.3)
