@@ -93,6 +93,7 @@ def _default_variable(env_id: str, width: int | None, height: int | None,
 
     env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
     try:
+        env.reset()
         names = state_names(env)
     finally:
         env.close()

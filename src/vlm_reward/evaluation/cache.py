@@ -150,7 +150,7 @@ def embed_frames(
     chunks = []
     step = max(1, int(embedder.batch_size))
     for start in range(0, frames.shape[0], step):
-        batch = np.ascontiguousarray(frames[start : start + step])
+        batch = np.array(frames[start : start + step])  # a writable copy, not a memmap view
         chunks.append(embedder.encode_images(batch))
         if progress is not None:
             progress(batch.shape[0])

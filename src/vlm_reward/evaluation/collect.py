@@ -84,6 +84,7 @@ def collect_dataset(
         raise ConfigError("policy: give at least one policy")
     env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
     try:
+        env.reset(seed=seed)  # some envs only have a state (and so state names) after reset
         names = state_names(env)
         built = [make_policy(p, env, seed=seed + i) for i, p in enumerate(policies)]
         meta = {"episodes": episodes, "max_steps": max_steps, "seed": seed,
@@ -162,9 +163,9 @@ def sweep_dataset(
     """
     env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
     try:
+        env.reset(seed=seed)
         names = state_names(env)
         values = sweep_values(env, variable, n, low, high)
-        env.reset(seed=seed)
         base = get_state(env)
         for name, value in (fix or {}).items():
             if name not in names:
