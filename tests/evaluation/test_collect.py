@@ -129,3 +129,42 @@ def test_success_rule_wraps_angles() -> None:
     assert not success_of_state(env, np.array([0, 0, 0.5, 0]))
     assert not success_of_state(env, np.array([3.0, 0, 0.0, 0]))  # cart off the track
     env.close()
+
+
+def test_collect_with_a_trained_sb3_checkpoint(tmp_path: Path) -> None:
+    from stable_baselines3 import PPO
+
+    from vlm_reward.evaluation.policies import sb3_algorithm
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, n_epochs=1, seed=0,
+                device="cpu")
+    model.learn(32)
+    model.save(tmp_path / "ppo.zip")
+    assert sb3_algorithm(tmp_path / "ppo.zip") == "PPO"
+    ds = collect_dataset(tmp_path / "ds", "CartPole-v1", policies=(str(tmp_path / "ppo.zip"),),
+                         episodes=1, max_steps=10, **SIZE)
+    assert ds.meta["policy"].endswith("ppo.zip") and 0 < len(ds) <= 10
+    with pytest.raises(ConfigError, match="does not exist"):
+        collect_dataset(tmp_path / "x", "CartPole-v1", policies=("sb3:missing.zip",))
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    from vlm_reward.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="not a Stable-Baselines3 checkpoint"):
+        collect_dataset(tmp_path / "y", "CartPole-v1", policies=(str(tmp_path / "bad.zip"),))
+
+
+def test_sb3_algorithm_detection(tmp_path: Path) -> None:
+    from stable_baselines3 import A2C, DQN, SAC
+
+    from vlm_reward.evaluation.policies import make_policy, sb3_algorithm
+
+    for algo, env_id in ((A2C, "CartPole-v1"), (DQN, "CartPole-v1"),
+                         (SAC, "MountainCarContinuous-v0")):
+        path = tmp_path / f"{algo.__name__}.zip"
+        algo("MlpPolicy", env_id, device="cpu").save(path)
+        assert sb3_algorithm(path) == algo.__name__
+    env = make_env("CartPole-v1")
+    act = make_policy(f"sb3:a2c:{tmp_path / 'A2C.zip'}", env)
+    obs, _ = env.reset(seed=0)
+    assert env.action_space.contains(int(act(obs)))
+    env.close()

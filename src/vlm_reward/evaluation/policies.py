@@ -6,7 +6,8 @@ A policy spec is a string:
 * ``scripted`` - a simple controller that solves the task, known for CartPole (push the cart
   under the falling pole) and MountainCar (push in the direction of motion to pump energy);
 * ``PATH.zip`` or ``sb3:PATH.zip`` - a Stable-Baselines3 checkpoint; the algorithm is read from
-  the zip itself.
+  the zip itself (SAC, DQN, TD3/DDPG by policy class; PPO vs A2C by their saved settings), or
+  named explicitly as ``sb3:ALGO:PATH`` (e.g. ``sb3:sac:run/checkpoints/last.zip``).
 """
 
 from __future__ import annotations
@@ -72,19 +73,21 @@ def sb3_algorithm(path: str | Path) -> str:
             f"policy: {path} is not a Stable-Baselines3 checkpoint zip ({exc})"
         ) from None
     module = str(data.get("policy_class", {}).get("__module__", ""))
-    for algo in _SB3_ALGOS:
+    for algo in ("SAC", "DQN", "TD3"):  # DDPG saves TD3 policies and loads as TD3
         if f".{algo.lower()}." in f".{module}.":
             return algo
+    if module.endswith("common.policies"):  # on-policy actor-critic: PPO or A2C
+        return "PPO" if "clip_range" in data else "A2C"
     raise CheckpointError(
         f"policy: cannot tell which SB3 algorithm saved {path} (policy module {module!r}); "
-        f"known: {', '.join(_SB3_ALGOS)}"
+        f"name it explicitly: sb3:ALGO:PATH with ALGO one of {', '.join(_SB3_ALGOS)}"
     )
 
 
-def _sb3(path: Path, seed: int) -> Policy:
+def _sb3(path: Path, seed: int, algo: str | None = None) -> Policy:
     import stable_baselines3
 
-    algo = sb3_algorithm(path)
+    algo = algo or sb3_algorithm(path)
     try:
         model = getattr(stable_baselines3, algo).load(str(path), device="cpu")
     except Exception as exc:  # SB3 raises many types on corrupt or mismatched zips
@@ -105,11 +108,16 @@ def make_policy(spec: str, env: Any, *, seed: int = 0) -> Policy:
         return lambda obs: env.action_space.sample()
     if spec == "scripted":
         return _scripted(env)
-    path = Path(spec.removeprefix("sb3:"))
+    rest = spec.removeprefix("sb3:")
+    algo = None
+    head, sep, tail = rest.partition(":")
+    if spec.startswith("sb3:") and sep and head.upper() in _SB3_ALGOS:
+        algo, rest = head.upper(), tail
+    path = Path(rest)
     if spec.startswith("sb3:") or path.suffix == ".zip":
         if not path.is_file():
             raise ConfigError(f"policy: checkpoint {path} does not exist")
-        return _sb3(path, seed)
+        return _sb3(path, seed, algo)
     raise ConfigError(
         f"policy: unknown {spec!r}; use 'random', 'scripted' or a path to an SB3 .zip checkpoint"
     )
