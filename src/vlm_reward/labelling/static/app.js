@@ -98,6 +98,9 @@ function renderMedia(item) {
   } else {
     el = document.createElement("img");
     el.alt = item.caption;
+    // Small renders are enlarged with crisp pixels; large ones are scaled smoothly.
+    el.addEventListener("load", () =>
+      el.classList.toggle("upscaled", el.clientWidth > el.naturalWidth));
   }
   el.id = "item-media";
   el.src = item.url;
