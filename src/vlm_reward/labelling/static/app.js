@@ -236,6 +236,8 @@ async function init() {
     if (!RATER_RE.test(name)) return;
     state.rater = name;
     localStorage.setItem("vlm-reward-rater", name);
+    // A new rater starts at their own first unlabelled item, not at the previous place.
+    history.replaceState(null, "", window.location.pathname + window.location.search);
     startLabelling().catch((err) => setStatus(err.message, "error"));
   });
   document.addEventListener("keydown", onKey);
