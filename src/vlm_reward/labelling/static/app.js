@@ -68,6 +68,14 @@ function renderProgress() {
   $("progress-fill").style.width = total ? `${(100 * done) / total}%` : "0%";
 }
 
+async function renderRaters() {
+  try {
+    const result = await api("/api/raters");
+    const parts = Object.entries(result.raters).map(([name, n]) => `${name} ${n}`);
+    $("raters-line").textContent = parts.length ? `raters: ${parts.join(" · ")}` : "";
+  } catch (_) { /* informational only */ }
+}
+
 function renderAnswer() {
   const label = state.item ? state.labels[String(state.item.index)] : undefined;
   for (const button of document.querySelectorAll(".answer")) {
@@ -143,6 +151,7 @@ async function answer(label) {
     state.labels[String(saved.index)] = saved.label;
     renderProgress();
     renderAnswer();
+    renderRaters();
     setStatus(`saved: ${item.caption} → ${saved.label}`, "ok");
     if (state.position < state.order.length - 1) {
       await goTo(state.position + 1);
@@ -171,6 +180,7 @@ async function startLabelling() {
   state.labels = mine.labels;
   show("labeller", true);
   renderProgress();
+  renderRaters();
   const fromHash = positionFromHash();
   const start = fromHash !== null && fromHash < state.order.length ? fromHash
     : (firstUnlabelled(0) ?? 0);
