@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from labelling_data import TASK, write_dataset
+from labelling_data import TASK, write_dataset, write_run
 from PIL import Image
 
 from vlm_reward.labelling.app import create_app, safe_data_path
@@ -140,12 +140,14 @@ def test_requests_for_other_host_names_are_refused(dataset):
     assert client_for(dataset).get("/api/info").status_code == 200
 
 
-@pytest.fixture
-def run_with_secret(run_dir, tmp_path):
+@pytest.fixture(scope="module")
+def run_with_secret(tmp_path_factory):
     """A run folder, a secret next to it and a symlink inside it that points at the secret."""
-    secret = tmp_path / "secret.mp4"
+    base = tmp_path_factory.mktemp("traversal")
+    run_dir = write_run(base / "run", 1)
+    secret = base / "secret.mp4"
     secret.write_bytes(b"SECRET-BYTES")
-    (tmp_path / "passwd").write_text("root:x:0:0")
+    (base / "passwd").write_text("root:x:0:0")
     os.symlink(secret, run_dir / "videos" / "link.mp4")
     return run_dir
 
@@ -181,6 +183,17 @@ def test_run_videos_are_served_from_inside_the_folder(run_dir):
     assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
     assert response.content == (run_dir / "videos" / "eval_001.mp4").read_bytes()
     assert client.get("/files/videos/missing.mp4").status_code == 404
+
+
+def test_odd_but_legal_video_names_are_url_encoded_and_served(run_dir):
+    odd = run_dir / "videos" / "eval 10:00 #2.mp4"
+    odd.write_bytes((run_dir / "videos" / "eval_000.mp4").read_bytes())
+    client = client_for(run_dir)
+    item = client.get("/api/items/0").json()
+    assert item["key"] == "eval 10:00 #2.mp4"
+    assert item["url"] == "/files/videos/eval%2010%3A00%20%232.mp4"
+    assert client.get(item["url"]).content == odd.read_bytes()
+    assert client.get("/files/C:%2Fwindows%2Fx.mp4").status_code == 403
 
 
 def test_safe_data_path_resolves_only_inside(run_dir):

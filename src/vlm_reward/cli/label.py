@@ -73,6 +73,7 @@ def label(
         what = {"frame": "frames", "episode": "episodes", "video": "videos in videos/"}
         raise ConfigError(f"{source.root} holds no {what[source.unit]}: nothing to label. "
                           "Collect a dataset or train a run with evaluation videos first.")
+    LabelStore(store_path)  # fails now, with the fix, if the folder is not writable
     from vlm_reward.labelling.server import is_loopback, serve
 
     if not is_loopback(host):

@@ -23,6 +23,7 @@ inside the data folder and only with media suffixes (403 for anything else).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -68,6 +69,9 @@ class LabelIn(BaseModel):
     label: Literal["success", "failure", "unsure"]
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
 class PathRefused(Exception):
     """A requested file path points outside the data folder or at a non-media file."""
 
@@ -75,10 +79,10 @@ class PathRefused(Exception):
 def safe_data_path(root: Path, requested: str) -> Path:
     """Resolve ``requested`` inside ``root`` or raise :class:`PathRefused`.
 
-    Refuses absolute paths, drive letters, backslashes, ``..`` components, NUL bytes,
+    Refuses absolute paths, Windows drive letters, backslashes, ``..`` components, NUL bytes,
     symlinks leading outside ``root`` and suffixes other than media files.
     """
-    if not requested or "\x00" in requested or "\\" in requested or ":" in requested:
+    if not requested or "\x00" in requested or "\\" in requested or _DRIVE.match(requested):
         raise PathRefused(requested)
     pure = PurePosixPath(requested)
     if pure.is_absolute() or any(part in ("..", ".") for part in pure.parts):

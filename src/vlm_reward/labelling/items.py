@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote
 
 import numpy as np
 
@@ -287,7 +288,7 @@ def _run_source(root: Path, task: str | None) -> ItemSource:
     for pos, path in enumerate(files):
         rel = path.relative_to(root).as_posix()
         media: MediaType = "image" if path.suffix.lower() == ".gif" else "video"
-        items.append(Item(pos, pos, path.name, media, f"/files/{rel}", path.name))
+        items.append(Item(pos, pos, path.name, media, f"/files/{quote(rel)}", path.name))
     return ItemSource(root, "video", items, task or read_task_from_run(root), kind="run")
 
 

@@ -6,6 +6,7 @@ import ipaddress
 import socket
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 
 from vlm_reward.errors import ConfigError, DependencyNotInstalled
@@ -49,7 +50,7 @@ def serve(
     task: str | None = None,
     rater: str | None = None,
     fps: float = 15.0,
-    on_ready: object = None,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Serve the labelling page for ``path`` until interrupted (Ctrl+C).
 
@@ -90,7 +91,7 @@ def serve(
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{bound_port}/"
         print(f"labelling {Path(path)} at {url}  (Ctrl+C to stop)", flush=True)
-        if callable(on_ready):
+        if on_ready is not None:
             on_ready(url)
         if open_browser:
             webbrowser.open(url)
