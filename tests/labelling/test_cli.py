@@ -117,3 +117,12 @@ def test_server_starts_on_loopback_and_answers(dataset):
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert f"http://127.0.0.1:{port}/" in out
+
+
+def test_export_of_an_empty_unit_points_at_the_labelled_one(dataset, tmp_path):
+    LabelStore(dataset / "labels.sqlite").set_label("episode", 1, "1", "ann", "success")
+    result = cli(str(dataset), "--export", str(tmp_path / "frames.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "wrote 0 frame label(s)" in result.stdout and "add --clips" in result.stdout
+    result = cli(str(dataset), "--clips", "--export", str(tmp_path / "episodes.csv"))
+    assert (tmp_path / "episodes.csv").read_text().splitlines()[1].startswith("1,ann,success,")

@@ -61,6 +61,11 @@ def label(
         if export is not None:
             n = store.export_csv(source.unit, export)
             console.print(f"wrote {n} {source.unit} label(s) to {export}")
+            others = [u for u in store.units() if u != source.unit]
+            if n == 0 and others:
+                hint = "add --clips" if "episode" in others else "drop --clips"
+                console.print(f"[yellow]note:[/] this folder has {', '.join(others)} labels; "
+                              f"{hint} to export those.")
         if agreement:
             _print_agreement(store, source.unit)
         if success_rate:
