@@ -142,7 +142,8 @@ def test_label_with_clicks_and_keys_reload_and_export(cli_server, page, tmp_path
     expect_state(page, "0 / 6 labelled", "item 1 of 6")
     expect(page.locator("#caption")).to_have_text("frame 0 · episode 0 · step 0")
     # the frame really is an image served by the app
-    assert page.evaluate("() => document.querySelector('#item-media').naturalWidth") == 32
+    page.wait_for_function("() => document.querySelector('img#item-media').complete"
+                           " && document.querySelector('img#item-media').naturalWidth === 32")
 
     page.click("#btn-success")
     expect_state(page, "1 / 6 labelled", "item 2 of 6")
@@ -166,6 +167,7 @@ def test_label_with_clicks_and_keys_reload_and_export(cli_server, page, tmp_path
     expect(page.locator("#current-answer")).to_have_text("your answer: ✗ failure")
     # "n" jumps to the next unlabelled item
     press_and_wait(page, "n", "3 / 6 labelled", "item 4 of 6")
+    expect(page.locator("#raters-line")).to_have_text("raters: ann 3")
 
     with page.expect_download() as download_info:
         page.click("#export-link")

@@ -196,6 +196,15 @@ function askRater() {
   input.focus();
 }
 
+async function nextUnlabelled() {
+  const p = firstUnlabelled(state.position);
+  if (p === null) {
+    setStatus("every item has your answer — export the CSV from the top bar", "ok");
+  } else {
+    await goTo(p);
+  }
+}
+
 function onKey(event) {
   if (event.target && ["INPUT", "TEXTAREA"].includes(event.target.tagName)) return;
   if (event.ctrlKey || event.metaKey || event.altKey || $("labeller").hidden) return;
@@ -206,7 +215,7 @@ function onKey(event) {
     u: () => answer("unsure"), 3: () => answer("unsure"),
     arrowleft: () => goTo(state.position - 1),
     arrowright: () => goTo(state.position + 1),
-    n: () => { const p = firstUnlabelled(state.position); if (p !== null) goTo(p); },
+    n: () => nextUnlabelled(),
   };
   if (key in actions) {
     event.preventDefault();
@@ -235,10 +244,8 @@ async function init() {
     b.addEventListener("click", () => answer(b.dataset.label)));
   $("btn-prev").addEventListener("click", () => goTo(state.position - 1));
   $("btn-next").addEventListener("click", () => goTo(state.position + 1));
-  $("btn-unlabelled").addEventListener("click", () => {
-    const p = firstUnlabelled(state.position);
-    if (p !== null) goTo(p);
-  });
+  $("btn-unlabelled").addEventListener("click", () =>
+    nextUnlabelled().catch((err) => setStatus(err.message, "error")));
   $("change-rater").addEventListener("click", askRater);
   $("rater-form").addEventListener("submit", (event) => {
     event.preventDefault();
