@@ -144,7 +144,9 @@ class AlgorithmConfig(_Strict):
 
         cls = getattr(sb3, self.name)
         params = inspect.signature(cls.__init__).parameters
-        reserved = {"self", "policy", "env", "seed", "tensorboard_log", "verbose", "_init_setup_model"}
+        reserved = {
+            "self", "policy", "env", "seed", "tensorboard_log", "verbose", "_init_setup_model",
+        }
         allowed = sorted(set(params) - reserved)
         for key in self.hyperparameters:
             if key in reserved:
@@ -280,7 +282,8 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
             if not isinstance(child, dict):
                 where = ".".join(parts[: i + 1])
                 raise ConfigError(
-                    f"override {item!r}: {where} is {child!r}, not a mapping, so {key} cannot be set"
+                    f"override {item!r}: {where} is {child!r}, not a mapping, "
+                    f"so {key} cannot be set"
                 )
             node = child
         node[parts[-1]] = _parse_value(raw)

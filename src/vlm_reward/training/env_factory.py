@@ -8,6 +8,7 @@ auto-resets.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +27,8 @@ __all__ = ["make_env", "make_eval_env", "make_vec_env", "register_project_envs"]
 
 def register_project_envs() -> None:
     """Import ``vlm_reward.envs`` (registers the ``vlm_reward/`` ids) if it is installed."""
-    try:
+    with contextlib.suppress(ImportError):
         import vlm_reward.envs  # noqa: F401
-    except ImportError:
-        pass
 
 
 def _render_size(cfg: RunConfig, reward_model: RewardModel | None) -> tuple[int, int] | None:
