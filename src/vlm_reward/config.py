@@ -146,11 +146,15 @@ class AlgorithmConfig(_Strict):
         params = inspect.signature(cls.__init__).parameters
         reserved = {
             "self", "policy", "env", "seed", "tensorboard_log", "verbose", "_init_setup_model",
+            "device",
         }
         allowed = sorted(set(params) - reserved)
         for key in self.hyperparameters:
             if key in reserved:
-                raise ValueError(f"hyperparameters.{key} is set by vlm-reward; remove it")
+                raise ValueError(
+                    f"hyperparameters.{key} is set by vlm-reward (top-level seed/device, the "
+                    "env, the logs); remove it"
+                )
             if key not in params:
                 raise ValueError(
                     f"hyperparameters.{key} is not a {self.name} argument; "
@@ -237,7 +241,10 @@ class RunConfig(_Strict):
 
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     parts = []
-    for err in exc.errors():
+    errors = exc.errors()
+    if len(errors) > 1:  # a dict given for `reward` also fails the 'ground_truth' branch: noise
+        errors = [e for e in errors if "literal['ground_truth']" not in map(str, e["loc"])]
+    for err in errors:
         loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
         # pydantic prefixes union branches with the model name; drop them for readability
         loc = loc.replace("RewardConfig.", "").replace("literal['ground_truth']", "")

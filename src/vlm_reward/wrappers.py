@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import time
 from typing import TYPE_CHECKING, Any, Literal, SupportsFloat
@@ -214,6 +215,12 @@ def render_size_kwargs(env_id: str, size: tuple[int, int] | None) -> dict[str, i
     """
     if size is None:
         return {}
+    if ":" in env_id:  # gymnasium's "module:EnvId" form imports the module that registers it
+        module, env_id = env_id.split(":", 1)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise EnvError(f"env id: cannot import module {module!r}: {exc}") from None
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as exc:
