@@ -138,6 +138,8 @@ def test_evaluate_run(make_cfg, tmp_path):
     cfg = make_cfg("PPO", total_steps=128, hyperparameters={"n_steps": 64, "batch_size": 64})
     run_dir = tmp_path / "run"
     train(cfg, run_dir)
+    again = resume(run_dir)  # a finished run: nothing left to train, results rewritten
+    assert again["status"] == "completed" and again["num_timesteps"] == 128
     summary = evaluate_run(run_dir, episodes=2)
     assert summary["episodes"] == 2
     assert summary["ground_truth_return"] > 0 and summary["vlm_return"] is not None

@@ -179,6 +179,8 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
                     reset_num_timesteps=not resume_run,
                     log_interval=1 if cfg.algorithm.name == "PPO" else 4,
                 )
+        else:
+            CallbackList(callbacks).init_callback(model)  # nothing left to train: init only
         if relabel is not None:
             relabel.flush()
         checkpoint = save_checkpoint(model, run_dir, cfg.logging.save_replay_buffer)
