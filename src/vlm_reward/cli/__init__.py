@@ -32,6 +32,7 @@ err_console = Console(stderr=True)
 COMMAND_MODULES: tuple[str, ...] = (
     "core",
     "train",
+    "eval",
     "label",
 )
 
