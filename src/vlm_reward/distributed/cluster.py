@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from types import ModuleType
 from typing import Any
 
@@ -51,13 +52,29 @@ def _check_address(address: str) -> str:
     return address
 
 
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on an unreachable head node; Ray itself retries for minutes before giving up."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"ray_address: nothing answers at {address!r} ({exc.strerror or exc}). Is the head "
+            "node running (`ray start --head` prints its address) and is the port open? Leave "
+            "the address unset to start a local Ray instance instead"
+        ) from exc
+
+
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[str, float]:
     """Make sure this process is connected to Ray and return the cluster's total resources.
 
     Args:
-        address: ``None`` starts a private Ray instance on this machine (no
-            dashboard, no cluster address to join); ``"auto"`` joins the cluster this machine belongs to (started with
-            ``ray start``); ``"HOST:PORT"`` joins the cluster whose head node listens there;
+        address: ``None`` starts a private Ray instance on this machine (no dashboard);
+            ``"auto"`` joins the cluster this machine belongs to (started with ``ray start``);
+            ``"HOST:PORT"`` joins the cluster whose head node listens there;
             ``"ray://HOST:PORT"`` uses Ray Client.
         num_cpus: CPUs the private instance may use (default: all cores). Ignored when
             joining an existing cluster, whose resources are set by ``ray start``.
@@ -89,6 +106,7 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
         logger.info("started a local Ray instance with %s CPUs", kwargs["num_cpus"])
     else:
         address = _check_address(address)
+        _probe(address)
         kwargs.pop("include_dashboard")  # only meaningful when starting a new instance
         try:
             ray.init(address=address, **kwargs)

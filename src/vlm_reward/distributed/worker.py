@@ -75,6 +75,7 @@ class EmbedWorker:
             "dtype": str(emb.dtype).removeprefix("torch."),
             "embed_dim": emb.embed_dim,
             "is_random": emb.is_random,
+            "calls": self.calls,
         }
 
     def encode_images(self, frames: np.ndarray) -> tuple[np.ndarray, str]:
