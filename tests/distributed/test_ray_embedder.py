@@ -40,8 +40,9 @@ def ray_instance() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def ray_emb(ray_instance: None, tiny_clip_dir: Path) -> Iterator[RayEmbedder]:
+    # Half a CPU each: the two workers leave one CPU of the instance for short-lived actors.
     emb = RayEmbedder.create(
-        str(tiny_clip_dir), num_workers=2, num_cpus_per_worker=1, device="cpu",
+        str(tiny_clip_dir), num_workers=2, num_cpus_per_worker=0.5, device="cpu",
         precision="fp32", batch_size=BATCH,
     )
     yield emb
@@ -157,6 +158,7 @@ def test_worker_crash_mid_run_loses_and_duplicates_nothing(
     assert any("restarted" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_worker_killed_by_ray_is_restarted(ray_emb: RayEmbedder, local: Embedder) -> None:
     frames = _frames(6 * BATCH, seed=5)
     restarts = ray_emb.worker_restarts
@@ -205,9 +207,8 @@ def test_cartpole_rewards_and_short_training_through_ray(
 
 @pytest.mark.slow
 def test_user_errors_inside_workers_come_back_as_themselves(ray_emb: RayEmbedder) -> None:
-    # ray_emb's workers hold both CPUs; a sliver of one is enough for this short-lived actor
     with pytest.raises(ModelNotFoundError, match="no-such-arch"):
-        RayEmbedder.create("no-such-arch/random", num_workers=1, num_cpus_per_worker=0.1,
+        RayEmbedder.create("no-such-arch/random", num_workers=1, num_cpus_per_worker=1,
                            device="cpu", precision="fp32", ready_timeout=300)
 
 
