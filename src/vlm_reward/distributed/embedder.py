@@ -26,6 +26,7 @@ no actor is left does the call fail with :class:`RayWorkerError`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections import deque
@@ -273,8 +274,9 @@ class RayEmbedder(Embedder):
                     results[c] = emb
                     refs.pop(c, None)  # let the object store free the frames
         except BaseException:
-            for ref in pending:
-                ray.cancel(ref)
+            for ref in pending:  # queued chunks of an abandoned call must not run on
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref)
             raise
         self.image_calls += len(bounds)
         return np.concatenate(results)  # type: ignore[arg-type]

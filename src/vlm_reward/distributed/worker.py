@@ -17,7 +17,10 @@ import numpy as np
 
 from vlm_reward.errors import VLMRewardError
 
-__all__ = ["EmbedWorker", "WorkerInfo"]
+__all__ = ["RANDOM_WEIGHTS_SEED", "EmbedWorker", "WorkerInfo"]
+
+#: torch seed set before loading ``ARCH/random`` specs, so all replicas share their weights
+RANDOM_WEIGHTS_SEED = 0
 
 WorkerInfo = dict[str, Any]
 
@@ -45,6 +48,10 @@ class EmbedWorker:
         if device == "auto":
             # Ray sets CUDA_VISIBLE_DEVICES to the GPUs it gave this actor, so "cuda" is ours.
             device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
+        if spec.rpartition("/")[2] == "random":
+            # Every replica of a random-weight model must hold the *same* weights, or a
+            # frame's reward would depend on which worker embedded it.
+            torch.manual_seed(RANDOM_WEIGHTS_SEED)
         self.init_error: VLMRewardError | None = None
         try:
             with warnings.catch_warnings():
