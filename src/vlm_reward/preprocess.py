@@ -69,6 +69,10 @@ class ImagePreprocess:
         interpolation: ``bicubic`` or ``bilinear``.
         resize_mode: ``shortest`` (resize shortest side then centre crop, the CLIP default) or
             ``squash`` (resize both sides, no crop).
+        uint8_resize: on CPU, resize the uint8 frames directly with torch's vectorised
+            antialiased uint8 kernel (two passes with uint8 rounding, like PIL) instead of
+            resizing in float. About 20x faster than the float kernel for 400x600 frames and
+            closer to PIL (max 1-2 grey levels instead of ~10). Ignored off CPU.
     """
 
     size: tuple[int, int]
@@ -76,10 +80,11 @@ class ImagePreprocess:
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
     resize_mode: str = "shortest"
+    uint8_resize: bool = True
 
     def __call__(self, frames: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Map uint8 ``(N, H, W, 3)`` frames to normalised ``(N, 3, h, w)`` in ``dtype``."""
-        x = frames.permute(0, 3, 1, 2).float()
+        x = frames.permute(0, 3, 1, 2)  # a channels-last view, no copy
         out_h, out_w = self.size
         in_h, in_w = x.shape[-2:]
         if self.resize_mode == "squash":
@@ -87,13 +92,21 @@ class ImagePreprocess:
         else:
             scale = max(out_h / in_h, out_w / in_w)
             new_h, new_w = max(out_h, round(in_h * scale)), max(out_w, round(in_w * scale))
-        if (new_h, new_w) != (in_h, in_w):
+        if (new_h, new_w) == (in_h, in_w):
+            pass
+        elif self.uint8_resize and x.dtype == torch.uint8 and x.device.type == "cpu":
+            # uint8 in, uint8 out: rounded and clamped like PIL, and vectorised for NHWC.
             x = F.interpolate(
                 x, size=(new_h, new_w), mode=self.interpolation, antialias=True,
                 align_corners=False,
+            )
+        else:
+            x = F.interpolate(
+                x.float(), size=(new_h, new_w), mode=self.interpolation, antialias=True,
+                align_corners=False,
             ).clamp_(0.0, 255.0)  # PIL clamps bicubic overshoot; so do we
         top, left = (new_h - out_h) // 2, (new_w - out_w) // 2
-        x = x[..., top : top + out_h, left : left + out_w]
+        x = x[..., top : top + out_h, left : left + out_w].float()
         mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1) * 255.0
         std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1) * 255.0
         return ((x - mean) / std).to(dtype).contiguous()
