@@ -146,3 +146,26 @@ def test_labels_header_is_checked(tmp_path: Path) -> None:
     bad.write_text("frame,label\n1,success\n")
     with pytest.raises(DatasetError, match="index,rater,label,timestamp"):
         read_labels_csv(bad)
+
+
+def test_labels_from_the_labelling_app(tmp_path: Path) -> None:
+    """The labelling app's SQLite store and its CSV export both feed the human reference."""
+    from vlm_reward.evaluation.scoring import resolve_reference
+    from vlm_reward.labelling.store import LabelStore
+
+    ds = load_dataset(_write(tmp_path / "ds"))
+    assert not ds.has_human_labels()
+    store = LabelStore(ds.root / "labels.sqlite")
+    store.set_label("frame", 1, "1", "ann", "success")
+    store.set_label("frame", 3, "3", "ann", "failure")
+    store.set_label("episode", 0, "0", "ann", "success")  # clip labels are not states
+    assert ds.has_human_labels()
+    ref = resolve_reference(ds, "auto")
+    assert ref.name == "human" and ref.binary
+    np.testing.assert_array_equal(ref.index, [1, 3])
+    np.testing.assert_array_equal(ref.values, [1.0, 0.0])
+    store.export_csv("frame", tmp_path / "export.csv")
+    agg = import_labels(ds, tmp_path / "export.csv")
+    np.testing.assert_array_equal(agg.index, [1, 3])
+    store.set_label("frame", 2, "2", "bob", "success")  # imported CSV now takes precedence
+    np.testing.assert_array_equal(resolve_reference(ds, "human").index, [1, 3])

@@ -37,6 +37,7 @@ __all__ = [
     "DATASET_FORMAT",
     "DATASET_VERSION",
     "HUMAN_LABELS_FILE",
+    "LABELS_SQLITE_FILE",
     "LABEL_HEADER",
     "LABEL_VALUES",
     "DatasetWriter",
@@ -50,6 +51,7 @@ __all__ = [
 DATASET_FORMAT = "vlm-reward-dataset"
 DATASET_VERSION = 1
 HUMAN_LABELS_FILE = "human_labels.csv"
+LABELS_SQLITE_FILE = "labels.sqlite"
 LABEL_HEADER = ("index", "rater", "label", "timestamp")
 LABEL_VALUES = ("success", "failure", "unsure")
 _BASE_COLUMNS = ("index", "episode", "step", "env_reward", "success")
@@ -306,17 +308,46 @@ class StateDataset:
     def labels_path(self) -> Path:
         return self.root / HUMAN_LABELS_FILE
 
+    @property
+    def sqlite_path(self) -> Path:
+        return self.root / LABELS_SQLITE_FILE
+
+    def _sqlite_rows(self) -> list[dict[str, str]]:
+        if not self.sqlite_path.is_file():
+            return []
+        from vlm_reward.labelling.store import LabelStore
+
+        rows = []
+        for row in LabelStore(self.sqlite_path).rows("frame"):
+            if not 0 <= row.index < len(self):
+                raise DatasetError(
+                    f"labels: {self.sqlite_path} labels frame {row.index}, outside the "
+                    f"dataset's {len(self)} frames; was the dataset re-collected?"
+                )
+            rows.append({"index": str(row.index), "rater": row.rater, "label": row.label,
+                         "timestamp": row.timestamp})
+        return rows
+
     def has_human_labels(self) -> bool:
-        return self.labels_path.is_file()
+        """True if labels were imported (CSV) or the labelling app stored frame labels here."""
+        return self.labels_path.is_file() or bool(self._sqlite_rows())
 
     def human_labels(self) -> HumanLabels:
-        """Imported human labels aggregated per frame (see :class:`HumanLabels`)."""
-        if not self.has_human_labels():
+        """Human labels aggregated per frame (see :class:`HumanLabels`).
+
+        Imported labels (``human_labels.csv``) win; without them, the frame labels the
+        labelling app stored in ``labels.sqlite`` next to the data are read directly.
+        Episode (clip) labels judge whole episodes, not states, and are not used.
+        """
+        if self.labels_path.is_file():
+            return aggregate_labels(read_labels_csv(self.labels_path, n_frames=len(self)))
+        rows = self._sqlite_rows()
+        if not rows:
             raise DatasetError(
-                f"dataset {self.root}: has no human labels; import them with "
+                f"dataset {self.root}: has no human labels; label frames with "
+                "`vlm-reward label` or import a CSV with "
                 "`vlm-reward eval import-labels DATASET labels.csv`"
             )
-        rows = read_labels_csv(self.labels_path, n_frames=len(self))
         return aggregate_labels(rows)
 
 
