@@ -208,12 +208,12 @@ def write_models_report(rows: Sequence[ModelRow], out_dir: str | Path, *,
     """Table, plot (``models.png``/``.svg``) and HTML report of a model comparison."""
     from vlm_reward.evaluation.plots import plot_model_comparison, save_figure
     from vlm_reward.evaluation.report import ReportFigure, ReportTable, write_report
-    from vlm_reward.evaluation.sweeps import random_model_warning
+    from vlm_reward.evaluation.sweeps import random_model_warning, short_model_name
 
     out = Path(out_dir)
     names = list(rows[0].metrics)
-    fig = plot_model_comparison([r.spec if len(r.spec) < 40 else "..." + r.spec[-37:]
-                                 for r in rows], [r.params for r in rows],
+    fig = plot_model_comparison([short_model_name(r.spec) for r in rows],
+                                [r.params for r in rows],
                                 {n: [r.metrics[n] for r in rows] for n in names},
                                 title=f"models vs {reference.name} ({len(reference)} frames)")
     png, svg = save_figure(fig, out, "models")

@@ -132,6 +132,13 @@ def run_state_sweep(
     return result
 
 
+def short_model_name(spec: str) -> str:
+    """A model spec for plot titles: the folder or file name of local checkpoints."""
+    path = Path(spec.removeprefix("local-dir:"))
+    local = "/" in spec or "\\" in spec or spec.startswith("local-dir:")
+    return path.name if local and path.exists() else spec
+
+
 def random_model_warning(model: str) -> str:
     return (f"Model {model!r} has RANDOM weights: these rewards carry no meaning; the report "
             "only shows the pipeline and layout.")
@@ -145,7 +152,7 @@ def write_state_sweep_report(result: StateSweepResult, out_dir: str | Path, *,
 
     out = Path(out_dir)
     curves = {f"alpha={a:g}": r for a, r in zip(result.alphas, result.rewards, strict=True)}
-    title = f"{result.env_id}: reward vs {result.variable} ({result.model})"
+    title = f"{result.env_id}: reward vs {result.variable} ({short_model_name(result.model)})"
     fig = plot_state_sweep(result.values, curves, variable=result.variable,
                            success=result.success, normalise=normalise, title=title)
     png, svg = save_figure(fig, out, "sweep")
@@ -173,4 +180,4 @@ def write_state_sweep_report(result: StateSweepResult, out_dir: str | Path, *,
                         results=result.to_dict())
 
 
-__all__ += ["random_model_warning"]
+__all__ += ["random_model_warning", "short_model_name"]
