@@ -58,9 +58,12 @@ def test_metrics_alpha_prompts_models(dataset: Path, tiny_clip_dir: Path,
                                       tmp_path: Path) -> None:
     model = str(tiny_clip_dir)
     out = json.loads(run("eval", "metrics", str(dataset), "-m", model, "-g", "pole upright",
-                         "--reference", "success", "--n-boot", "20", "--json").stdout)
+                         "--reference", "success", "--n-boot", "20", "--out",
+                         str(tmp_path / "metrics"), "--json").stdout)
     assert out["reference"] == "success" and set(out["metrics"]) >= {"epic", "roc_auc"}
     assert 0.0 <= out["metrics"]["epic"]["value"] <= 1.0
+    assert "eval metrics" in (tmp_path / "metrics" / "report.html").read_text()
+    assert (tmp_path / "metrics" / "metrics.png").is_file()
 
     rep = tmp_path / "alpha"
     out = json.loads(run("eval", "alpha", str(dataset), "-m", model, "-g", "pole upright",
@@ -110,3 +113,19 @@ def test_errors_are_one_line(tmp_path: Path, tiny_clip_dir: Path) -> None:
     proc = run("eval", "collect", str(tmp_path / "d"), "--env", "CartPole-v1", "--sweep",
                "angle", ok=False)
     assert proc.returncode == 2 and "choose from x, x_dot, theta, theta_dot" in proc.stderr
+
+
+def test_metrics_of_precomputed_rewards(dataset: Path, tmp_path: Path) -> None:
+    import numpy as np
+
+    from vlm_reward.evaluation.dataset import load_dataset
+
+    ds = load_dataset(dataset)
+    # A reward that is high exactly when the pole is near upright: separates success perfectly.
+    np.savetxt(tmp_path / "r.csv", -np.abs(ds.states["theta"]))
+    out = json.loads(run("eval", "metrics", str(dataset), "--rewards", str(tmp_path / "r.csv"),
+                         "--reference", "success", "--n-boot", "0", "--json").stdout)
+    assert out["metrics"]["roc_auc"]["value"] == 1.0
+    proc = run("eval", "metrics", str(dataset), "--rewards", str(tmp_path / "r.csv"),
+               "--reference", "env_reward", ok=False)
+    assert proc.returncode == 2 and "constant" in proc.stderr  # CartPole-v1 pays 1 per step

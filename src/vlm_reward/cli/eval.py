@@ -466,6 +466,8 @@ def metrics_cmd(
     rewards: Path | None = typer.Option(None, help="Score precomputed rewards (.npy or one "
                                         "value per line) instead of a model."),
     reference: str = _REFERENCE,
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Also write a plot and report.html into this folder."),
     n_boot: int = _NBOOT,
     seed: int = _SEED,
     batch_size: int = _BATCH,
@@ -489,6 +491,7 @@ def metrics_cmd(
             raise ConfigError("--rewards and --model are exclusive; give one")
         values = _load_rewards(rewards, len(ds))
         source = str(rewards)
+        random_model = False
     else:
         if model is None or not goal:
             raise ConfigError("metrics: give --model and --goal (or --rewards FILE)")
@@ -498,13 +501,42 @@ def metrics_cmd(
         emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
         values = build_reward(embedder, goal, baseline or None, alpha)(emb).numpy()
         source = model
+        random_model = bool(embedder.is_random)
     metrics = evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)
     data = {"dataset": str(ds.root), "reward": source, "reference": ref.name,
             "n_frames": len(ref), "alpha": alpha,
             "metrics": {k: v.to_dict() for k, v in metrics.items()}}
+    if out is not None:
+        data["report"] = str(_metrics_report(out, ds, ref, values, metrics, source, goal,
+                                             baseline, alpha, random_model))
     if as_json:
         _print_json(data)
         return
     rows = [[k, f"{v.value:.4f}", f"[{v.low:.4f}, {v.high:.4f}]"] for k, v in metrics.items()]
     console.print(_metrics_table(f"{source} vs {ref.name} ({len(ref)} frames)", rows,
                                  ["metric", "value", "95% CI"]))
+    if out is not None:
+        _report_done(Path(data["report"]))
+
+
+def _metrics_report(out: Path, ds: Any, ref: Any, values: Any, metrics: dict[str, Any],
+                    source: str, goal: list[str] | None, baseline: list[str] | None,
+                    alpha: float, random_model: bool) -> Path:
+    from vlm_reward.evaluation.plots import plot_reward_vs_reference, save_figure
+    from vlm_reward.evaluation.report import ReportFigure, ReportTable, write_report
+    from vlm_reward.evaluation.sweeps import random_model_warning
+
+    sub = values[ref.index]
+    fig = plot_reward_vs_reference(sub, ref.values, binary=ref.binary, reference_name=ref.name,
+                                   title=f"reward vs {ref.name} ({len(ref)} states)")
+    png, svg = save_figure(fig, out, "metrics")
+    settings = _settings(ds, source, goal or [], baseline, alpha) | {"reference": ref.name}
+    table = ReportTable(f"Metrics vs {ref.name} (95% bootstrap CI)", ["metric", "value"],
+                        [[k, str(v)] for k, v in metrics.items()])
+    caption = ("Reward distribution of success and failure states" if ref.binary
+               else f"Reward against {ref.name}")
+    return write_report(out, title="Reward metrics", settings=settings, tables=[table],
+                        figures=[ReportFigure(png, caption, svg)],
+                        warnings=[random_model_warning(source)] if random_model else [],
+                        results={"reference": ref.name, "rewards": values,
+                                 "metrics": {k: v.to_dict() for k, v in metrics.items()}})

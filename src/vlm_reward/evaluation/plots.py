@@ -23,6 +23,7 @@ __all__ = [
     "plot_alpha_sweep",
     "plot_model_comparison",
     "plot_prompt_comparison",
+    "plot_reward_vs_reference",
     "plot_state_sweep",
     "save_figure",
 ]
@@ -216,5 +217,34 @@ def plot_prompt_comparison(
     ax.set_yticks(pos, wrapped, fontsize="x-small")
     ax.set_xlabel(METRIC_LABELS.get(metric, metric) + " (95% CI)")
     ax.grid(alpha=0.3, axis="x")
+    ax.set_title(title, fontsize="medium")
+    return fig
+
+
+def plot_reward_vs_reference(
+    rewards: np.ndarray,
+    reference: np.ndarray,
+    *,
+    binary: bool,
+    reference_name: str,
+    title: str = "",
+) -> Figure:
+    """Binary reference: reward histograms of success and failure states. Else a scatter."""
+    fig, (ax,) = _figure()
+    rewards = np.asarray(rewards, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    if binary:
+        bins = np.linspace(rewards.min(), rewards.max(), 31) if np.ptp(rewards) > 0 else 10
+        for value, label, color in ((0.0, "failure", "tab:red"), (1.0, "success", "tab:green")):
+            ax.hist(rewards[reference == value], bins=bins, alpha=0.55, color=color,
+                    label=f"{label} ({int((reference == value).sum())})")
+        ax.set_xlabel("reward")
+        ax.set_ylabel("states")
+        ax.legend(fontsize="small", title=reference_name)
+    else:
+        ax.scatter(reference, rewards, s=8, alpha=0.6)
+        ax.set_xlabel(reference_name)
+        ax.set_ylabel("reward")
+    ax.grid(alpha=0.3)
     ax.set_title(title, fontsize="medium")
     return fig
