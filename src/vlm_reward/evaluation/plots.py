@@ -183,8 +183,10 @@ def plot_model_comparison(
     x = np.array([float(p) for p in params]) if known else np.arange(len(names), dtype=float)
     for ax, name in zip(axes, shown, strict=False):
         y, err = _errorbars(metrics[name])
-        ax.errorbar(x, y, yerr=err, fmt="o-", capsize=3, color="tab:red" if name == "epic"
-                    else "tab:blue")
+        color = "tab:red" if name == "epic" else "tab:blue"
+        order = np.argsort(x, kind="stable")
+        ax.plot(x[order], y[order], color=color, lw=0.8, alpha=0.5)
+        ax.errorbar(x, y, yerr=err, fmt="o", capsize=3, color=color)
         if known:
             ax.set_xscale("log")
             ax.set_xlabel("model parameters")
