@@ -12,7 +12,13 @@ import pytest
 
 from vlm_reward.errors import ConfigError, EnvError
 from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
-from vlm_reward.evaluation.envstate import make_env, set_state, state_names, success_of_state
+from vlm_reward.evaluation.envstate import (
+    get_state,
+    make_env,
+    set_state,
+    state_names,
+    success_of_state,
+)
 
 SIZE = {"width": 48, "height": 32}
 
@@ -167,4 +173,19 @@ def test_sb3_algorithm_detection(tmp_path: Path) -> None:
     act = make_policy(f"sb3:a2c:{tmp_path / 'A2C.zip'}", env)
     obs, _ = env.reset(seed=0)
     assert env.action_space.contains(int(act(obs)))
+    env.close()
+
+
+def test_mujoco_env_state_is_qpos_then_qvel(tmp_path: Path) -> None:
+    pytest.importorskip("mujoco")
+    ds = sweep_dataset(tmp_path / "ip", "InvertedPendulum-v5", "qpos1", n=3, low=-0.5,
+                       high=0.5, env_kwargs={"width": 32, "height": 32})
+    assert ds.state_names == ("qpos0", "qpos1", "qvel0", "qvel1")
+    np.testing.assert_allclose(ds.states["qpos1"], [-0.5, 0.0, 0.5])
+    frames = np.asarray(ds.frames).astype(int)
+    assert np.abs(frames[0] - frames[2]).sum() > 0
+    env = make_env("InvertedPendulum-v5")
+    env.reset(seed=0)
+    set_state(env, np.array([0.1, 0.2, 0.3, 0.4]))
+    np.testing.assert_allclose(get_state(env), [0.1, 0.2, 0.3, 0.4])
     env.close()

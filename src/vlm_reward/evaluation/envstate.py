@@ -4,7 +4,8 @@ The ``vlm_reward/...`` environments implement ``env.unwrapped.set_state(state)``
 ``env.unwrapped.state_names`` (the contract). Other environments are supported when their
 unwrapped env keeps its state in a ``state`` attribute that ``render()`` reads, which is how
 Gymnasium's classic-control envs (CartPole-v1, MountainCarContinuous-v0, ...) work; we know
-their state names, the track limits and their success rule.
+their state names, the track limits and their success rule. Gymnasium's MuJoCo envs are
+handled too: their state is ``qpos`` followed by ``qvel``.
 """
 
 from __future__ import annotations
@@ -100,6 +101,20 @@ def render_frame(env: Any, width: int | None = None, height: int | None = None) 
     return x.round().clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
 
 
+def _is_mujoco(unwrapped: Any) -> bool:
+    data, model = getattr(unwrapped, "data", None), getattr(unwrapped, "model", None)
+    return hasattr(data, "qpos") and hasattr(data, "qvel") and hasattr(model, "nq")
+
+
+def _n_params(func: Any) -> int:
+    import inspect
+
+    try:
+        return len(inspect.signature(func).parameters)
+    except (TypeError, ValueError):
+        return 1
+
+
 def state_names(env: Any) -> tuple[str, ...]:
     """Names of the state variables (``env.unwrapped.state_names`` or a known table)."""
     unwrapped = env.unwrapped
@@ -112,6 +127,9 @@ def state_names(env: Any) -> tuple[str, ...]:
     state = getattr(unwrapped, "state", None)
     if state is not None:
         return tuple(f"s{i}" for i in range(np.asarray(state).reshape(-1).size))
+    if _is_mujoco(unwrapped):
+        nq, nv = int(unwrapped.model.nq), int(unwrapped.model.nv)
+        return (*(f"qpos{i}" for i in range(nq)), *(f"qvel{i}" for i in range(nv)))
     raise EnvError(
         f"env: {type(unwrapped).__name__} exposes neither state_names nor a state attribute, "
         "so its states cannot be recorded or swept"
@@ -125,6 +143,9 @@ def get_state(env: Any) -> np.ndarray:
     if callable(getter):
         return np.asarray(getter(), dtype=np.float64).reshape(-1)
     state = getattr(unwrapped, "state", None)
+    if state is None and _is_mujoco(unwrapped):
+        return np.concatenate([np.asarray(unwrapped.data.qpos, dtype=np.float64),
+                               np.asarray(unwrapped.data.qvel, dtype=np.float64)])
     if state is None:
         raise EnvError(
             f"env: {type(unwrapped).__name__} has no readable state; reset it first, or give "
@@ -138,6 +159,13 @@ def set_state(env: Any, state: np.ndarray) -> None:
     unwrapped = env.unwrapped
     state = np.asarray(state, dtype=np.float64).reshape(-1)
     setter = getattr(unwrapped, "set_state", None)
+    if callable(setter) and _is_mujoco(unwrapped) and _n_params(setter) == 2:
+        # Gymnasium's MujocoEnv.set_state(qpos, qvel); our envs take one vector (contract).
+        nq, nv = int(unwrapped.model.nq), int(unwrapped.model.nv)
+        if state.size != nq + nv:
+            raise EnvError(f"env: state has {nq + nv} values (qpos + qvel), got {state.size}")
+        setter(state[:nq], state[nq:])
+        return
     if callable(setter):
         setter(state)
         return
