@@ -189,3 +189,15 @@ def test_mujoco_env_state_is_qpos_then_qvel(tmp_path: Path) -> None:
     set_state(env, np.array([0.1, 0.2, 0.3, 0.4]))
     np.testing.assert_allclose(get_state(env), [0.1, 0.2, 0.3, 0.4])
     env.close()
+
+
+def test_collect_from_a_training_run_folder(tmp_path: Path) -> None:
+    from stable_baselines3 import PPO
+
+    from vlm_reward.training.checkpoints import save_checkpoint
+
+    model = PPO("MlpPolicy", "CartPole-v1", n_steps=32, batch_size=32, device="cpu")
+    save_checkpoint(model, tmp_path / "run")
+    ds = collect_dataset(tmp_path / "ds", "CartPole-v1", policies=(str(tmp_path / "run"),),
+                         episodes=1, max_steps=5, **SIZE)
+    assert 0 < len(ds) <= 5

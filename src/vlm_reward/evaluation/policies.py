@@ -7,7 +7,8 @@ A policy spec is a string:
   under the falling pole) and MountainCar (push in the direction of motion to pump energy);
 * ``PATH.zip`` or ``sb3:PATH.zip`` - a Stable-Baselines3 checkpoint; the algorithm is read from
   the zip itself (SAC, DQN, TD3/DDPG by policy class; PPO vs A2C by their saved settings), or
-  named explicitly as ``sb3:ALGO:PATH`` (e.g. ``sb3:sac:run/checkpoints/last.zip``).
+  named explicitly as ``sb3:ALGO:PATH`` (e.g. ``sb3:sac:run/checkpoints/last.zip``);
+* ``RUN_DIR`` - a training run folder: its newest checkpoint (``checkpoints/latest.json``).
 """
 
 from __future__ import annotations
@@ -114,10 +115,15 @@ def make_policy(spec: str, env: Any, *, seed: int = 0) -> Policy:
     if spec.startswith("sb3:") and sep and head.upper() in _SB3_ALGOS:
         algo, rest = head.upper(), tail
     path = Path(rest)
+    if path.is_dir() and (path / "checkpoints").is_dir():  # a training run folder
+        from vlm_reward.training.checkpoints import latest_checkpoint
+
+        return _sb3(latest_checkpoint(path)["model"], seed, algo)
     if spec.startswith("sb3:") or path.suffix == ".zip":
         if not path.is_file():
             raise ConfigError(f"policy: checkpoint {path} does not exist")
         return _sb3(path, seed, algo)
     raise ConfigError(
-        f"policy: unknown {spec!r}; use 'random', 'scripted' or a path to an SB3 .zip checkpoint"
+        f"policy: unknown {spec!r}; use 'random', 'scripted', an SB3 .zip checkpoint or a "
+        "training run folder"
     )
