@@ -64,6 +64,13 @@ def _normalise(v: np.ndarray) -> np.ndarray:
     return (v - v.min()) / span if span > 0 else np.zeros_like(v)
 
 
+def _angle_ticks(ax: Any, x: np.ndarray, variable: str) -> None:
+    """Label a full-circle angle axis in multiples of pi."""
+    if variable in ("theta", "angle") and x.size and x.min() < -3 and x.max() > 3:
+        ax.set_xticks([-math.pi, -math.pi / 2, 0, math.pi / 2, math.pi],
+                      ["-pi", "-pi/2", "0", "pi/2", "pi"])
+
+
 def _shade_success(ax: Any, x: np.ndarray, success: np.ndarray | None) -> None:
     if success is None or not np.isfinite(success).any():
         return
@@ -95,9 +102,7 @@ def plot_state_sweep(
         ax.plot(x, _normalise(y) if normalise else y, marker="o", ms=2.5, lw=1.5, label=label)
     ax.set_xlabel(variable)
     ax.set_ylabel("reward (min-max normalised per curve)" if normalise else "reward")
-    if variable in ("theta", "angle") and x.min() < -3 and x.max() > 3:
-        ax.set_xticks([-math.pi, -math.pi / 2, 0, math.pi / 2, math.pi],
-                      ["-pi", "-pi/2", "0", "pi/2", "pi"])
+    _angle_ticks(ax, x, variable)
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     ax.set_title(title, fontsize="medium")
@@ -152,6 +157,7 @@ def plot_alpha_sweep(
         right.plot(x[order], _normalise(np.asarray(ref_x, dtype=np.float64))[order],
                    color="k", label=ref_label, **ref_style)
     right.set_xlabel(x_label)
+    _angle_ticks(right, np.asarray(x, dtype=np.float64), x_label)
     right.set_ylabel("reward (min-max normalised per curve)")
     right.grid(alpha=0.3)
     right.legend(fontsize="small")
