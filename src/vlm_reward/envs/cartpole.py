@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -50,7 +50,8 @@ TAU = 0.02
 TRACK_HALF_LENGTH = 2.4
 SUCCESS_ANGLE = math.radians(12.0)
 
-# Drawing sizes in world units (close to the classic look, cart a little larger so it stays visible in a square frame).
+# Drawing sizes in world units: the classic look, the cart a little larger so that it
+# stays visible in a square frame.
 CART_WIDTH = 0.5
 CART_HEIGHT = 0.3
 POLE_WIDTH = 0.1
@@ -80,7 +81,7 @@ class CartPoleEnv(gym.Env[np.ndarray, np.int64]):
         height: frame height in pixels.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 50}
     state_names: tuple[str, ...] = ("x", "x_dot", "theta", "theta_dot")
 
     def __init__(
@@ -177,7 +178,9 @@ class CartPoleEnv(gym.Env[np.ndarray, np.int64]):
         surf = self._surface
         surf.fill(_WHITE)
         # Fit the whole track (cart included) across, and a pole above and below the axle.
-        scale = min(w / (2 * TRACK_HALF_LENGTH + CART_WIDTH + 0.3), h / (4 * HALF_POLE_LENGTH + 0.6))
+        scale = min(
+            w / (2 * TRACK_HALF_LENGTH + CART_WIDTH + 0.3), h / (4 * HALF_POLE_LENGTH + 0.6)
+        )
         cx, cy = w / 2.0, h / 2.0
 
         def to_px(px: float, py: float) -> tuple[int, int]:

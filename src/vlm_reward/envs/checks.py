@@ -59,7 +59,9 @@ def check_state(state: object, names: Sequence[str]) -> np.ndarray:
     try:
         arr = np.asarray(state, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"state: expected {len(names)} numbers {list(names)}, got {state!r}") from exc
+        raise ConfigError(
+            f"state: expected {len(names)} numbers {list(names)}, got {state!r}"
+        ) from exc
     if arr.shape != (len(names),):
         raise ConfigError(
             f"state: expected {len(names)} values {list(names)}, got {arr.size}"
