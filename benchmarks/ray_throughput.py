@@ -100,6 +100,7 @@ def run(
     from vlm_reward.distributed import RayEmbedder, init_ray, shutdown_ray
     from vlm_reward.distributed.worker import RANDOM_WEIGHTS_SEED
 
+    commit = _git_commit()  # at the start: the code that is measured
     frames = render_frames(n_frames)
     _log(f"in-process: loading {model} ({precision})")
     torch.manual_seed(RANDOM_WEIGHTS_SEED)  # random specs: the same weights as the Ray workers
@@ -179,7 +180,7 @@ def run(
         "torch": torch.__version__,
         "ray": __import__("ray").__version__,
         "python": platform.python_version(),
-        "git_commit": _git_commit(),
+        "git_commit": commit,
         "results": results,
     }
 
