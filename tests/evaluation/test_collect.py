@@ -201,3 +201,34 @@ def test_collect_from_a_training_run_folder(tmp_path: Path) -> None:
     ds = collect_dataset(tmp_path / "ds", "CartPole-v1", policies=(str(tmp_path / "run"),),
                          episodes=1, max_steps=5, **SIZE)
     assert 0 < len(ds) <= 5
+
+
+@pytest.mark.parametrize(("env_id", "variable", "low", "high"), [
+    ("vlm_reward/CartPole-v0", "theta", -math.pi, math.pi),
+    ("vlm_reward/MountainCarContinuous-v0", "position", -1.2, 0.6),
+])
+def test_sweep_on_vlm_reward_envs(tmp_path: Path, env_id: str, variable: str, low: float,
+                                  high: float) -> None:
+    pytest.importorskip("vlm_reward.envs")
+    ds = sweep_dataset(tmp_path / "sw", env_id, variable, n=9, width=32, height=32)
+    assert ds.frames.shape == (9, 32, 32, 3)  # drawn natively at the requested size
+    np.testing.assert_allclose(ds.states[variable][[0, -1]], [low, high])
+    frames = np.asarray(ds.frames).astype(int)
+    assert np.abs(frames[0] - frames[4]).sum() > 0
+    ok = ds.success.astype(bool)
+    if variable == "theta":
+        assert ok.tolist() == [False] * 4 + [True] + [False] * 4  # only upright
+    else:
+        assert ok[-1] and not ok[:-2].any()  # only at the flag
+
+
+@pytest.mark.parametrize("env_id", ["vlm_reward/CartPole-v0",
+                                    "vlm_reward/MountainCarContinuous-v0"])
+def test_scripted_rollouts_on_vlm_reward_envs(tmp_path: Path, env_id: str) -> None:
+    pytest.importorskip("vlm_reward.envs")
+    ds = collect_dataset(tmp_path / "ds", env_id, policies=("random", "scripted"), episodes=2,
+                         max_steps=150, width=32, height=32,
+                         env_kwargs={"episode_length": 150})
+    assert len(ds) == 300  # these envs never terminate early
+    assert np.isfinite(ds.success).all()  # info["success"] on every step
+    assert ds.success[ds.episode == 1].mean() > ds.success[ds.episode == 0].mean()

@@ -22,11 +22,17 @@ SIZE = {"width": 48, "height": 32}
      "a pole on a cart"),
     ("MountainCarContinuous-v0", "position", -1.2, 0.6,
      "a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
+    ("vlm_reward/CartPole-v0", "theta", -math.pi, math.pi,
+     "pole vertically upright on top of the cart", "a pole on a cart"),
+    ("vlm_reward/MountainCarContinuous-v0", "position", -1.2, 0.6,
+     "a car at the peak of the mountain, next to the yellow flag", "a car in the mountain"),
 ])
 def test_state_sweep_scores_every_alpha_from_one_embedding_pass(
     tiny_embedder, tmp_path: Path, env_id: str, variable: str, low: float, high: float,
     goal: str, baseline: str,
 ) -> None:
+    if env_id.startswith("vlm_reward/"):
+        pytest.importorskip("vlm_reward.envs")
     calls = tiny_embedder.image_calls
     result = run_state_sweep(tiny_embedder, tmp_path, env_id, variable, goal=goal,
                              baseline=baseline, alphas=[0.0, 0.5, 1.0], n=13, n_boot=20,

@@ -11,6 +11,7 @@ handled too: their state is ``qpos`` followed by ``qvel``.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -202,19 +203,38 @@ def default_range(env: Any, name: str) -> tuple[float, float] | None:
         return float(unwrapped.min_position), float(unwrapped.max_position)
     if name == "x" and hasattr(unwrapped, "x_threshold"):
         return -float(unwrapped.x_threshold), float(unwrapped.x_threshold)
-    return None
+    return _observation_bounds(env, name)
+
+
+def _observation_bounds(env: Any, name: str) -> tuple[float, float] | None:
+    """Finite bounds of ``name`` from a Box observation space that mirrors the state."""
+    from gymnasium import spaces
+
+    space = getattr(env.unwrapped, "observation_space", None)
+    names = state_names(env)
+    if not isinstance(space, spaces.Box) or space.shape != (len(names),):
+        return None
+    i = names.index(name)
+    low, high = float(space.low[i]), float(space.high[i])
+    if not (math.isfinite(low) and math.isfinite(high)) or low >= high or high > 1e6:
+        return None
+    return low, high
 
 
 def success_of_state(env: Any, state: np.ndarray) -> bool | None:
     """Whether ``state`` is a success by the env's own rule, or None when unknown.
 
-    CartPole: the pole within the env's failure threshold (``|theta| <= theta_threshold_radians``,
-    12 degrees) and the cart on the track. MountainCar: the car at or past ``goal_position``.
-    An env may define ``is_success(state)`` to override this.
+    An env's own ``is_success(state)`` wins; an ``is_success()`` without arguments judges the
+    env's current state, so call this right after :func:`set_state`. Otherwise: CartPole, the
+    pole within the env's failure threshold (``|theta| <= theta_threshold_radians``, 12 degrees)
+    and the cart on the track; MountainCar, the car at or past ``goal_position`` (an attribute
+    or a ``GOAL_POSITION`` constant of the env's module).
     """
     unwrapped = env.unwrapped
     rule = getattr(unwrapped, "is_success", None)
     if callable(rule):
+        if _n_params(rule) == 0:  # judges the env's current state
+            return bool(rule())
         return bool(rule(np.asarray(state, dtype=np.float64)))
     names = state_names(env)
     values = dict(zip(names, np.asarray(state, dtype=np.float64).reshape(-1), strict=False))
@@ -224,8 +244,11 @@ def success_of_state(env: Any, state: np.ndarray) -> bool | None:
         if "x" in values and hasattr(unwrapped, "x_threshold"):
             ok = ok and abs(values["x"]) <= float(unwrapped.x_threshold)
         return bool(ok)
-    if "position" in values and hasattr(unwrapped, "goal_position"):
-        return bool(values["position"] >= float(unwrapped.goal_position))
+    goal = getattr(unwrapped, "goal_position", None)
+    if goal is None:  # e.g. vlm_reward's MountainCar keeps it as a module constant
+        goal = getattr(sys.modules.get(type(unwrapped).__module__), "GOAL_POSITION", None)
+    if "position" in values and goal is not None:
+        return bool(values["position"] >= float(goal))
     return None
 
 
