@@ -73,6 +73,7 @@ def test_batch_equals_per_frame(frames: dict[str, np.ndarray]) -> None:
         assert torch.equal(out[i], pp(torch.from_numpy(batch[i])[None])[0])
 
 
+@pytest.mark.slow
 def test_embedding_cosine_to_reference(frames: dict[str, np.ndarray]) -> None:
     """Through a real ViT-B-32 image tower (random weights): embeddings agree to cos > 0.9999."""
     torch.manual_seed(0)

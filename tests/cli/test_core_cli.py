@@ -64,6 +64,7 @@ def test_doctor_offline_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "extra [hf]" in out
 
 
+@pytest.mark.slow
 def test_models_json_and_table() -> None:
     proc = run("models", "--arch", "ViT-B-32", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -88,6 +89,7 @@ def test_score_table(tiny_clip_dir: Path, media: dict[str, Path],
     assert "clip.mp4" in out and "reward" in out
 
 
+@pytest.mark.slow
 def test_score_json_subprocess(tiny_clip_dir: Path, media: dict[str, Path]) -> None:
     files = [str(media[k]) for k in ("png", "rgba", "mp4", "npy")]
 
