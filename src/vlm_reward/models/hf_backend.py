@@ -41,7 +41,7 @@ class TransformersEmbedder(Embedder):
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: Any,  # open_clip / transformers module; duck-typed encode methods
         tokenizer: Any,
         preprocess: ImagePreprocess,
         *,
@@ -154,8 +154,9 @@ def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedde
         )
     cls = transformers.CLIPModel if model_type == "clip" else transformers.SiglipModel
     try:
-        model, info = cls.from_pretrained(str(folder), local_files_only=True,
-                                          output_loading_info=True)
+        model, info = cls.from_pretrained(  # type: ignore[misc]
+            str(folder), local_files_only=True, output_loading_info=True
+        )
     except Exception as exc:  # corrupt or mismatched weights
         raise CheckpointError(
             f"model {spec.text!r}: cannot load the weights in {folder} "

@@ -253,7 +253,7 @@ def _short_hub_timeouts() -> Iterator[None]:
     from huggingface_hub import constants
 
     saved = constants.HF_HUB_DOWNLOAD_TIMEOUT
-    constants.HF_HUB_DOWNLOAD_TIMEOUT = min(saved, DOWNLOAD_TIMEOUT_S)
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = int(min(saved, DOWNLOAD_TIMEOUT_S))
     try:
         yield
     finally:
