@@ -29,7 +29,7 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 # Command modules, each adding its commands to `app` at import.
-COMMAND_MODULES: tuple[str, ...] = ("core", "label")
+COMMAND_MODULES: tuple[str, ...] = ("core", "label", "envs")
 
 
 @app.callback()
