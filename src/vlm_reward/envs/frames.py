@@ -141,6 +141,7 @@ def write_png(frame: np.ndarray, path: Path, size: tuple[int, int] | None = None
     try:
         with os.fdopen(fd, "wb") as fh:
             image.save(fh, format="PNG", optimize=True)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; frames are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -35,7 +35,7 @@ try:
     import mujoco
     from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv as _GymHumanoid
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise DependencyNotInstalled("mujoco", "envs", "The Humanoid environment") from exc
+    raise DependencyNotInstalled("mujoco", "mujoco", "The Humanoid environment") from exc
 
 __all__ = ["HumanoidEnv", "textured_humanoid_xml"]
 
