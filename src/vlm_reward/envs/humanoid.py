@@ -249,7 +249,10 @@ class HumanoidEnv(_GymHumanoid):
     def render(self) -> np.ndarray | None:
         """Render from the tracking camera: it follows the torso over the floor."""
         if self.render_mode is None:
-            return super().render()
+            import gymnasium as gym
+
+            gym.logger.warn("render() called with render_mode=None; pass render_mode='rgb_array'")
+            return None
         viewer = self.mujoco_renderer._get_viewer(self.render_mode)
         viewer.cam.lookat[:] = (self.data.qpos[0], self.data.qpos[1], self.camera_lookat_height)
         viewer.cam.distance = self.camera_distance
