@@ -54,7 +54,7 @@ class OpenCLIPEmbedder(Embedder):
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: Any,  # open_clip / transformers module; duck-typed encode methods
         tokenizer: Any,
         preprocess: ImagePreprocess,
         *,
