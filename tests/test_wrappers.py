@@ -28,7 +28,7 @@ def reward_model(tiny_embedder) -> RewardModel:
 class _SizedEnv(gym.Env):
     """Renders a frame of the size it is constructed with; reports success every step."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}  # noqa: RUF012
 
     def __init__(self, render_mode=None, width=32, height=24, frame_dtype="uint8", channels=3):
         self.render_mode = render_mode

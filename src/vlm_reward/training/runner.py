@@ -63,6 +63,13 @@ def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
     )
 
 
+def _close_reward_model(reward_model: Any) -> None:
+    """Release remote resources (Ray actors) of the embedder, if it holds any."""
+    close = getattr(getattr(reward_model, "embedder", None), "close", None)
+    if callable(close):
+        close()
+
+
 def _seed_everything(seed: int) -> None:
     from stable_baselines3.common.utils import set_random_seed
 
@@ -223,6 +230,7 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     finally:
         env.close()
         eval_env.close()
+        _close_reward_model(reward_model)
         if wandb_run is not None:
             wandb_run.finish()
 
@@ -256,6 +264,7 @@ def evaluate_run(
         results = run_episodes(model, env, episodes, seed, record_first=video)
     finally:
         env.close()
+        _close_reward_model(reward_model)
     summary = summarise(results)
     summary["num_timesteps"] = latest["num_timesteps"]
     summary["checkpoint"] = latest["model"].name
