@@ -48,13 +48,20 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
+def _require_wandb(cfg: RunConfig) -> Any:
     if cfg.logging.wandb is None:
         return None
     try:
         import wandb
     except ImportError as exc:
         raise DependencyNotInstalled("wandb", "wandb", "logging.wandb") from exc
+    return wandb
+
+
+def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
+    wandb = _require_wandb(cfg)
+    if wandb is None or cfg.logging.wandb is None:
+        return None
     w = cfg.logging.wandb
     return wandb.init(
         project=w.project, entity=w.entity, mode=w.mode, dir=str(run_dir),
@@ -92,6 +99,7 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
         >>> cfg = load_run_config("configs/cartpole-cpu.yaml", ["total_steps=2000"])
         >>> results = train(cfg, "runs/demo")                                    # doctest: +SKIP
     """
+    _require_wandb(cfg)  # fail before creating anything
     run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(cfg)
     if (run_dir / "config.yaml").exists():
         raise ConfigError(
