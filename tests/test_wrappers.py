@@ -233,3 +233,17 @@ def test_sb3_vec_env_per_step(reward_model):
         np.testing.assert_allclose(rewards, reward_model.rewards(frames), atol=1e-5)
         assert all("env_reward" in info for info in infos)
     venv.close()
+
+
+class _NoFrames(_SizedEnv):
+    """Accepts render_mode='rgb_array' but renders nothing (as envs without rendering do)."""
+
+    def render(self):
+        return None
+
+
+def test_env_that_renders_nothing(reward_model):
+    env = VLMReward(_NoFrames(render_mode="rgb_array"), reward_model, mode="deferred")
+    env.reset(seed=0)
+    with pytest.raises(EnvError, match="returned None"):
+        env.step(0)
