@@ -147,7 +147,12 @@ def test_bad_arguments(reward_model):
     with pytest.raises(ConfigError, match="mode"):
         VLMReward(env, reward_model, mode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="reward_model"):
-        VLMReward(env, None)  # type: ignore[arg-type]
+        VLMReward(env, None)  # per_step needs a model
+    with pytest.raises(ConfigError, match="reward_model"):
+        VLMReward(env, "not a model")  # type: ignore[arg-type]
+    modelless = VLMReward(env, None, mode="deferred")
+    with pytest.raises(ConfigError, match="reward_model"):
+        modelless.episode_rewards()
     with pytest.raises(ConfigError, match="deferred"):
         VLMReward(env, reward_model).episode_rewards()
 
