@@ -50,10 +50,11 @@ TAU = 0.02
 TRACK_HALF_LENGTH = 2.4
 SUCCESS_ANGLE = math.radians(12.0)
 
-# Drawing sizes in world units (the classic look: 0.4 x 0.24 cart, 1.0 long pole).
-CART_WIDTH = 0.4
-CART_HEIGHT = 0.24
-POLE_WIDTH = 0.09
+# Drawing sizes in world units: the classic look, the cart a little larger so that it
+# stays visible in a square frame.
+CART_WIDTH = 0.5
+CART_HEIGHT = 0.3
+POLE_WIDTH = 0.1
 
 _WHITE = (255, 255, 255)
 _BLACK = (0, 0, 0)

@@ -13,14 +13,7 @@ import numpy as np
 
 from vlm_reward.errors import ConfigError
 
-__all__ = [
-    "MAX_RENDER_SIDE",
-    "check_episode_length",
-    "check_render_mode",
-    "check_render_size",
-    "check_state",
-    "wrap_angle",
-]
+__all__ = ["check_episode_length", "check_render_mode", "check_render_size", "check_state"]
 
 # Largest frame side we accept: bigger frames only slow the VLM down (it sees ~224 px).
 MAX_RENDER_SIDE = 4096
@@ -82,3 +75,5 @@ def wrap_angle(theta: float) -> float:
     """Wrap an angle in radians to ``[-pi, pi)``."""
     return float((theta + math.pi) % (2.0 * math.pi) - math.pi)
 
+
+__all__ += ["MAX_RENDER_SIDE", "wrap_angle"]
