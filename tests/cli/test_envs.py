@@ -69,3 +69,12 @@ def test_env_without_rgb_array_is_a_clear_error():
             make_render_env("vlm_reward_test/NoRgb-v0", {})
     finally:
         gym.registry.pop("vlm_reward_test/NoRgb-v0", None)
+
+
+@pytest.mark.slow
+def test_render_humanoid(tmp_path):
+    pytest.importorskip("mujoco")
+    res = run_cli("render", "vlm_reward/Humanoid-v0", "--out", str(tmp_path), "--n-frames", "2",
+                  "--width", "40", "--height", "32", "--set", "camera_distance=3.0")
+    assert res.returncode == 0, res.stderr
+    assert iio.imread(tmp_path / "frame_00001.png").shape == (32, 40, 3)

@@ -65,6 +65,22 @@ def test_render_size_textures_and_camera():
     assert sky[2] > sky[0] + 40  # a blue sky at the top
 
 
+@pytest.mark.slow
+def test_camera_follows_the_torso_at_the_lookat_height():
+    env = gym.make(HUMANOID_ID, width=32, height=32, camera_lookat_height=0.8)
+    env.reset(seed=0)
+    u = env.unwrapped
+    state = u.get_state()
+    state[0] += 4.0  # move the whole body 4 m along x
+    u.set_state(state)
+    env.render()
+    torso = u.data.xpos[u.model.body("torso").id]
+    cam = u.mujoco_renderer.viewer.cam
+    np.testing.assert_allclose(cam.lookat, [torso[0], torso[1], 0.8])
+    assert cam.distance == pytest.approx(3.5) and cam.azimuth == pytest.approx(180.0)
+    assert torso[0] > 3.0
+
+
 def test_bad_camera_kwargs():
     with pytest.raises(ConfigError, match="camera_distance"):
         gym.make(HUMANOID_ID, camera_distance=-1.0)

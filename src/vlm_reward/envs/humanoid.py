@@ -8,8 +8,8 @@ model's XML, replacing the skybox, floor and body textures with MuJoCo built-in 
 chosen here, and renders from a camera that follows the torso in x/y at a fixed look-at
 height (paper defaults: distance 3.5, look-at height 1.0, elevation -10 degrees, azimuth 180).
 
-Rendering uses MuJoCo's OpenGL backend chosen by ``MUJOCO_GL`` (``egl`` on headless
-machines, ``osmesa`` as a slower fallback).
+Rendering uses MuJoCo's OpenGL backend chosen by ``MUJOCO_GL``; on Linux without a display
+this module defaults it to ``egl`` (set ``MUJOCO_GL=osmesa`` for the slower software fallback).
 
 Example:
     >>> import gymnasium as gym
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -33,6 +34,11 @@ import numpy as np
 
 from vlm_reward.envs.checks import check_episode_length, check_render_size
 from vlm_reward.errors import ConfigError, DependencyNotInstalled
+
+# A headless Linux machine has no display for MuJoCo's default GLFW backend: use EGL unless the
+# user chose a backend. Must happen before mujoco is imported.
+if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
 
 try:
     from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv as _GymHumanoid
