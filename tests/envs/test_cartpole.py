@@ -104,3 +104,20 @@ def test_bad_kwargs_raise_config_error():
     env.reset(seed=0)
     with pytest.raises(ConfigError, match="state"):
         env.unwrapped.set_state([1.0, 2.0])
+
+
+def test_passes_gymnasium_env_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(make().unwrapped)
+
+
+def test_async_vector_env():
+    vec = gym.make_vec(CARTPOLE_ID, num_envs=2, vectorization_mode="async", width=32, height=32)
+    try:
+        vec.reset(seed=0)
+        info = vec.step(np.array([0, 1]))[4]
+        assert info["success"].dtype == bool and info["success"].shape == (2,)
+        assert np.asarray(vec.render()).shape == (2, 32, 32, 3)
+    finally:
+        vec.close()

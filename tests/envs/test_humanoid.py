@@ -86,3 +86,9 @@ def test_bad_camera_kwargs():
         gym.make(HUMANOID_ID, camera_distance=-1.0)
     with pytest.raises(ConfigError, match="camera_track_body"):
         gym.make(HUMANOID_ID, camera_track_body="tail")
+
+
+def test_passes_gymnasium_env_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(gym.make(HUMANOID_ID, render_mode=None).unwrapped, skip_render_check=True)

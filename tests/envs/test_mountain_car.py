@@ -107,3 +107,9 @@ def test_bad_kwargs_raise_config_error():
         make(textured="yes")
     with pytest.raises(ConfigError, match="height"):
         make(height=10_000)
+
+
+def test_passes_gymnasium_env_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(make().unwrapped)
