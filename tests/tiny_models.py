@@ -35,3 +35,31 @@ def save_tiny_open_clip(folder: Path, seed: int = 0) -> Path:
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(folder / "open_clip_model.safetensors"))
     return folder
+
+
+TINY_ARCH = "vlmr-tiny-ViT"
+
+
+def register_tiny_arch(folder: Path) -> str:
+    """Register the tiny ViT as a named open_clip architecture (as users add custom configs).
+
+    Lets tests use the ``ARCH:FILE`` and ``ARCH/random`` spec forms without building a
+    full-size model.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{TINY_ARCH}.json"
+    path.write_text(json.dumps(TINY_VIT_CFG))
+    open_clip.add_model_config(path)
+    return TINY_ARCH
+
+
+def fill_hf_cache(cache: Path, repo: str, files: dict[str, Path], revision: str = "0" * 40) -> Path:
+    """Lay out ``files`` in a Hugging Face hub cache exactly as a finished download leaves them."""
+    base = cache / f"models--{repo.replace('/', '--')}"
+    snap = base / "snapshots" / revision
+    snap.mkdir(parents=True, exist_ok=True)
+    (base / "refs").mkdir(exist_ok=True)
+    (base / "refs" / "main").write_text(revision)
+    for name, src in files.items():
+        (snap / name).write_bytes(src.read_bytes())
+    return snap

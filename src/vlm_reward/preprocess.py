@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vlm_reward.errors import FrameError
+from vlm_reward.errors import ConfigError, FrameError
 
 __all__ = ["ImagePreprocess", "as_frame_batch"]
 
@@ -58,17 +58,34 @@ def as_frame_batch(frames: Any) -> torch.Tensor:
     return tensor
 
 
+_INTERPOLATIONS = ("bicubic", "bilinear", "nearest")
+_RESIZE_MODES = ("shortest", "squash", "longest")
+
+
 @dataclass(frozen=True)
 class ImagePreprocess:
     """CLIP-style preprocessing as batched tensor ops.
 
+    Mirrors the reference inference transforms of open_clip (``open_clip.image_transform``)
+    and of transformers' CLIP/SigLIP image processors, including torchvision's output-size
+    and crop-offset rounding, so the only difference left is PIL's uint8 rounding between its
+    two resize passes (see docs/core.md for the measured tolerance).
+
     Args:
         size: output (height, width) in pixels.
-        mean: per-channel mean of the model's normalisation.
+        mean: per-channel mean of the model's normalisation (for values in [0, 1]).
         std: per-channel std of the model's normalisation.
-        interpolation: ``bicubic`` or ``bilinear``.
-        resize_mode: ``shortest`` (resize shortest side then centre crop, the CLIP default) or
-            ``squash`` (resize both sides, no crop).
+        interpolation: ``bicubic``, ``bilinear`` or ``nearest``.
+        resize_mode: ``shortest`` (resize shortest side then centre crop, the CLIP default),
+            ``squash`` (resize both sides, no crop) or ``longest`` (resize longest side, then
+            pad to ``size`` with ``fill_color``).
+        fill_color: padding value (0-255) for ``longest``.
+
+    Example:
+        >>> import torch
+        >>> pp = ImagePreprocess(size=(224, 224), mean=(0.5,) * 3, std=(0.5,) * 3)
+        >>> pp(torch.zeros(2, 400, 600, 3, dtype=torch.uint8)).shape
+        torch.Size([2, 3, 224, 224])
     """
 
     size: tuple[int, int]
@@ -76,24 +93,83 @@ class ImagePreprocess:
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
     resize_mode: str = "shortest"
+    fill_color: int = 0
+
+    def __post_init__(self) -> None:
+        if self.interpolation not in _INTERPOLATIONS:
+            raise ConfigError(
+                f"interpolation: expected one of {', '.join(_INTERPOLATIONS)}, "
+                f"got {self.interpolation!r}"
+            )
+        if self.resize_mode not in _RESIZE_MODES:
+            raise ConfigError(
+                f"resize_mode: expected one of {', '.join(_RESIZE_MODES)}, got {self.resize_mode!r}"
+            )
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ConfigError(
+                f"mean/std: expected 3 values each with std > 0, got {self.mean}, {self.std}"
+            )
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> ImagePreprocess:
+        """Build from an open_clip ``preprocess_cfg`` dict (``size, mean, std, ...``)."""
+        size = cfg.get("size", 224)
+        size = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        mean = tuple(float(v) for v in cfg.get("mean", _OPENAI_MEAN))
+        std = tuple(float(v) for v in cfg.get("std", _OPENAI_STD))
+        if len(mean) == 1:
+            mean = mean * 3
+        if len(std) == 1:
+            std = std * 3
+        return cls(
+            size=size, mean=mean, std=std,  # type: ignore[arg-type]
+            interpolation=str(cfg.get("interpolation", "bicubic")),
+            resize_mode=str(cfg.get("resize_mode", "shortest")),
+            fill_color=int(cfg.get("fill_color", 0) or 0),
+        )
+
+    def resized_size(self, in_h: int, in_w: int) -> tuple[int, int]:
+        """Size after the resize step, rounded exactly as torchvision / open_clip do."""
+        out_h, out_w = self.size
+        if self.resize_mode == "squash":
+            return out_h, out_w
+        if self.resize_mode == "longest":
+            ratio = max(in_h / out_h, in_w / out_w)
+            return round(in_h / ratio), round(in_w / ratio)
+        if out_h == out_w:  # torchvision Resize(int): short side exact, long side truncated
+            if in_h <= in_w:
+                return out_h, int(out_h * in_w / in_h)
+            return int(out_w * in_h / in_w), out_w
+        ratio = min(in_h / out_h, in_w / out_w)  # open_clip ResizeKeepRatio
+        return round(in_h / ratio), round(in_w / ratio)
 
     def __call__(self, frames: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Map uint8 ``(N, H, W, 3)`` frames to normalised ``(N, 3, h, w)`` in ``dtype``."""
         x = frames.permute(0, 3, 1, 2).float()
         out_h, out_w = self.size
         in_h, in_w = x.shape[-2:]
-        if self.resize_mode == "squash":
-            new_h, new_w = out_h, out_w
-        else:
-            scale = max(out_h / in_h, out_w / in_w)
-            new_h, new_w = max(out_h, round(in_h * scale)), max(out_w, round(in_w * scale))
+        new_h, new_w = self.resized_size(in_h, in_w)
         if (new_h, new_w) != (in_h, in_w):
+            antialias = self.interpolation != "nearest"
             x = F.interpolate(
-                x, size=(new_h, new_w), mode=self.interpolation, antialias=True,
-                align_corners=False,
-            ).clamp_(0.0, 255.0)  # PIL clamps bicubic overshoot; so do we
-        top, left = (new_h - out_h) // 2, (new_w - out_w) // 2
-        x = x[..., top : top + out_h, left : left + out_w]
+                x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias,
+                **({} if self.interpolation == "nearest" else {"align_corners": False}),
+            )
+            # PIL works in uint8: it clamps bicubic overshoot and rounds; so do we
+            x = x.clamp_(0.0, 255.0).round_()
+        if self.resize_mode == "longest" and (new_h, new_w) != (out_h, out_w):
+            top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
+            canvas = x.new_full((x.shape[0], 3, out_h, out_w), float(self.fill_color))
+            canvas[..., top : top + new_h, left : left + new_w] = x
+            x = canvas
+        elif (new_h, new_w) != (out_h, out_w):
+            top = round((new_h - out_h) / 2.0)  # torchvision CenterCrop offsets
+            left = round((new_w - out_w) / 2.0)
+            x = x[..., top : top + out_h, left : left + out_w]
         mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1) * 255.0
         std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1) * 255.0
         return ((x - mean) / std).to(dtype).contiguous()
+
+
+_OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+_OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
