@@ -7,6 +7,7 @@ result matches PIL's within a small tolerance (see tests/test_preprocess.py).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ def as_frame_batch(frames: Any) -> torch.Tensor:
         tensor = torch.from_numpy(np.ascontiguousarray(frames))
     elif isinstance(frames, torch.Tensor):
         tensor = frames
-    elif isinstance(frames, Sequence) and len(frames) > 0:
+    elif isinstance(frames, Sequence) and not isinstance(frames, str) and len(frames) > 0:
         tensor = torch.from_numpy(np.stack([np.asarray(f) for f in frames]))
     else:
         raise FrameError(
@@ -80,6 +81,9 @@ class ImagePreprocess:
             ``squash`` (resize both sides, no crop) or ``longest`` (resize longest side, then
             pad to ``size`` with ``fill_color``).
         fill_color: padding value (0-255) for ``longest``.
+        uint8_resize: on CPU, resize with torch's vectorised uint8 kernels (~20x faster than
+            float, same result up to rounding); ``False`` forces the float kernels (the
+            ``uint8_resize`` switch of :mod:`vlm_reward.models.acceleration`).
 
     Example:
         >>> import torch
@@ -94,6 +98,7 @@ class ImagePreprocess:
     interpolation: str = "bicubic"
     resize_mode: str = "shortest"
     fill_color: int = 0
+    uint8_resize: bool = True
 
     def __post_init__(self) -> None:
         if self.interpolation not in _INTERPOLATIONS:
@@ -145,30 +150,61 @@ class ImagePreprocess:
 
     def __call__(self, frames: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Map uint8 ``(N, H, W, 3)`` frames to normalised ``(N, 3, h, w)`` in ``dtype``."""
-        x = frames.permute(0, 3, 1, 2).float()
+        x = frames.permute(0, 3, 1, 2)  # uint8, channels-last in memory
         out_h, out_w = self.size
         in_h, in_w = x.shape[-2:]
         new_h, new_w = self.resized_size(in_h, in_w)
         if (new_h, new_w) != (in_h, in_w):
-            antialias = self.interpolation != "nearest"
-            x = F.interpolate(
-                x, size=(new_h, new_w), mode=self.interpolation, antialias=antialias,
-                **({} if self.interpolation == "nearest" else {"align_corners": False}),
-            )
-            # PIL works in uint8: it clamps bicubic overshoot and rounds; so do we
-            x = x.clamp_(0.0, 255.0).round_()
+            x = self._resize(x, new_h, new_w)
         if self.resize_mode == "longest" and (new_h, new_w) != (out_h, out_w):
             top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
-            canvas = x.new_full((x.shape[0], 3, out_h, out_w), float(self.fill_color))
+            canvas = x.new_full((x.shape[0], 3, out_h, out_w), self.fill_color)
             canvas[..., top : top + new_h, left : left + new_w] = x
             x = canvas
         elif (new_h, new_w) != (out_h, out_w):
             top = round((new_h - out_h) / 2.0)  # torchvision CenterCrop offsets
             left = round((new_w - out_w) / 2.0)
             x = x[..., top : top + out_h, left : left + out_w]
-        mean = torch.tensor(self.mean, device=x.device).view(1, 3, 1, 1) * 255.0
-        std = torch.tensor(self.std, device=x.device).view(1, 3, 1, 1) * 255.0
-        return ((x - mean) / std).to(dtype).contiguous()
+        # one fused pass: (x / 255 - mean) / std == x * scale + shift, into a contiguous tensor
+        scale = 1.0 / (255.0 * torch.tensor(self.std, device=x.device))
+        shift = -torch.tensor(self.mean, device=x.device) / torch.tensor(self.std, device=x.device)
+        out = torch.empty((x.shape[0], 3, out_h, out_w), dtype=torch.float32, device=x.device)
+        torch.addcmul(shift.view(1, 3, 1, 1), x.float(), scale.view(1, 3, 1, 1), out=out)
+        return out if dtype == torch.float32 else out.to(dtype)
+
+    def _resize(self, x: torch.Tensor, new_h: int, new_w: int) -> torch.Tensor:
+        """Separable antialiased resize in two uint8-rounded passes, ordered as PIL orders them.
+
+        PIL resamples one axis, stores the result as uint8 (clamping bicubic overshoot and
+        rounding), then resamples the other; it starts with the vertical pass only when that
+        pass has the wider kernel (matches Pillow 13 on every case we measured). Doing the
+        same keeps us within one grey level of PIL even on noise, where a single 2-D pass, or
+        the other order, differs by up to ~25 levels. On CPU the passes run on uint8 directly
+        (torch's vectorised uint8 kernels, ~20x faster than float); elsewhere in float.
+
+        Returns:
+            ``(N, 3, new_h, new_w)``: uint8 on CPU, float with integer values elsewhere.
+        """
+        if self.interpolation == "nearest":
+            return F.interpolate(x, size=(new_h, new_w), mode="nearest-exact")
+        in_h, in_w = x.shape[-2:]
+        support = 2.0 if self.interpolation == "bicubic" else 1.0
+        k_h = math.ceil(support * max(1.0, in_h / new_h))  # PIL's kernel half-widths
+        k_w = math.ceil(support * max(1.0, in_w / new_w))
+        middle = (new_h, in_w) if k_h > k_w else (in_h, new_w)
+        native_uint8 = self.uint8_resize and x.device.type == "cpu" and x.dtype == torch.uint8
+        if not native_uint8:
+            x = x.float()
+        for size in (middle, (new_h, new_w)):
+            if size == tuple(x.shape[-2:]):
+                continue
+            if native_uint8:  # the fast uint8 kernels want channels-last memory
+                x = x.contiguous(memory_format=torch.channels_last)
+                x = F.interpolate(x, size=size, mode=self.interpolation, antialias=True)
+            else:
+                x = F.interpolate(x, size=size, mode=self.interpolation, antialias=True,
+                                  align_corners=False).clamp_(0.0, 255.0).round_()
+        return x
 
 
 _OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)

@@ -29,7 +29,13 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 # Command modules, each adding its commands to `app` at import.
-COMMAND_MODULES: tuple[str, ...] = ("core", "label", "envs")
+COMMAND_MODULES: tuple[str, ...] = (
+    "core",
+    "train",
+    "eval",
+    "label",
+    "envs",
+)
 
 
 @app.callback()

@@ -1,0 +1,166 @@
+"""Training throughput: env steps/s of VLM-rewarded CartPole PPO, ours vs naive, same run.
+
+Configurations (same PPO hyperparameters, same number of env steps):
+
+* ``ours/batched``: :func:`vlm_reward.training.train` with ``reward_mode: batched`` (frames are
+  stored during the rollout and embedded in large batches before PPO's update);
+* ``ours/per_step``: the same with ``reward_mode: per_step`` (one frame per model call, but
+  our batched-tensor preprocessing);
+* ``naive/per_step``: plain SB3 PPO on CartPole wrapped by the typical reward wrapper of
+  :class:`benchmarks._common.NaiveReward` (PIL per frame, one fp32 model call per step);
+* ``ground_truth``: the same PPO on the env's own reward, no VLM: the ceiling set by rendering
+  and PPO alone.
+
+Steps/s is counted over the SB3 ``learn`` loop only (model loading and the final evaluation
+are excluded) for every configuration. Random weights are used: speed does not depend on them.
+
+Example:
+    python -m benchmarks.training_throughput --model ViT-B-32 --steps 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import GOAL, NaiveReward, emit, system_info
+
+__all__ = ["main", "run"]
+
+MODES = ("ground_truth", "ours/batched", "ours/per_step", "naive/per_step")
+
+
+def _progress(msg: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[dim]training_throughput:[/dim] {msg}")
+
+
+def _env_id() -> str:
+    """The paper's CartPole variant if the envs package registers it, else Gymnasium's."""
+    import gymnasium as gym
+
+    try:
+        import vlm_reward.envs  # noqa: F401
+    except ImportError:
+        pass
+    return "vlm_reward/CartPole-v0" if "vlm_reward/CartPole-v0" in gym.registry else "CartPole-v1"
+
+
+def _run_config(env_id: str, spec: str, mode: str, steps: int, n_steps: int, batch: int) -> Any:
+    from vlm_reward.config import validate_run_config
+
+    reward: Any = "ground_truth"
+    if mode.startswith("ours"):
+        reward = {"model": spec, "goal": GOAL, "device": "cpu", "precision": "fp32",
+                  "batch_size": batch}
+    data = {
+        "name": f"bench-{mode.replace('/', '-')}",
+        "env": {"id": env_id},
+        "seed": 0,
+        "reward": reward,
+        "reward_mode": "per_step" if mode.endswith("per_step") else "batched",
+        "algorithm": {"name": "PPO", "hyperparameters": {"n_steps": n_steps, "batch_size": 64,
+                                                         "n_epochs": 4}},
+        "n_envs": 1,
+        "total_steps": steps,
+        "device": "cpu",
+        "logging": {"eval_every": 0, "eval_episodes": 1, "video_every": 0,
+                    "checkpoint_every": 0, "progress_bar": False},
+    }
+    return validate_run_config(data, "<benchmark>")
+
+
+def _ours(env_id: str, spec: str, mode: str, steps: int, n_steps: int, batch: int,
+          tmp: Path) -> dict[str, Any]:
+    from vlm_reward.training import train
+
+    cfg = _run_config(env_id, spec, mode, steps, n_steps, batch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = train(cfg, tmp / cfg.name)
+    return {"env_steps_per_s": res["fps"], "learn_seconds": res["wall_seconds"],
+            "env_steps": res["num_timesteps"],
+            "reward_inference_share": res.get("reward_inference_share")}
+
+
+def _naive(env_id: str, spec: str, steps: int, n_steps: int) -> dict[str, Any]:
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    reward = NaiveReward(spec)
+
+    class NaiveClipReward(gym.Wrapper):
+        """What a typical VLM reward wrapper does: render, PIL transform, one model call."""
+
+        def step(self, action: Any) -> Any:
+            obs, _, terminated, truncated, info = self.env.step(action)
+            frame = self.env.render()
+            r = float(reward.rewards(np.asarray(frame)[None])[0])
+            return obs, r, terminated, truncated, info
+
+    env = NaiveClipReward(gym.make(env_id, render_mode="rgb_array"))
+    model = PPO("MlpPolicy", env, n_steps=n_steps, batch_size=64, n_epochs=4, seed=0,
+                device="cpu", verbose=0)
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    wall = time.perf_counter() - start
+    env.close()
+    return {"env_steps_per_s": model.num_timesteps / wall, "learn_seconds": wall,
+            "env_steps": int(model.num_timesteps)}
+
+
+def run(model: str = "ViT-B-32", steps: int = 256, n_steps: int = 128, batch: int = 128,
+        modes: tuple[str, ...] = MODES) -> dict[str, Any]:
+    """Train each configuration for ``steps`` env steps and return the JSON-ready result."""
+    spec = f"{model}/random"
+    env_id = _env_id()
+    result: dict[str, Any] = {
+        "benchmark": "training_throughput",
+        "system": system_info(),
+        "settings": {"model": spec, "env_id": env_id, "algorithm": "PPO", "n_envs": 1,
+                     "env_steps": steps, "ppo_n_steps": n_steps, "vlm_batch_size": batch,
+                     "frame_size": "env default (CartPole-v1: 400x600)"
+                     if env_id == "CartPole-v1" else "model input size (render_size)"},
+        "modes": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="vlm-bench-") as tmpdir:
+        for mode in modes:
+            _progress(f"{mode}: {steps} env steps")
+            if mode == "naive/per_step":
+                out = _naive(env_id, spec, steps, n_steps)
+            else:
+                out = _ours(env_id, spec, mode, steps, n_steps, batch, Path(tmpdir))
+            result["modes"][mode] = out
+    naive = result["modes"].get("naive/per_step", {}).get("env_steps_per_s")
+    for out in result["modes"].values():
+        out["x_naive"] = out["env_steps_per_s"] / naive if naive else None
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="ViT-B-32", help="open_clip architecture")
+    parser.add_argument("--steps", type=int, default=256, help="env steps per configuration")
+    parser.add_argument("--n-steps", type=int, default=128, help="PPO rollout length")
+    parser.add_argument("--batch", type=int, default=128, help="VLM batch size (ours)")
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--out", default=None, help="also write the JSON to this file")
+    args = parser.parse_args(argv)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise SystemExit(f"unknown mode(s) {sorted(unknown)}; choose from {', '.join(MODES)}")
+    result = run(args.model, args.steps, args.n_steps, args.batch, modes)
+    emit(result, args.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Training commands: ``vlm-reward train`` and ``vlm-reward evaluate``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vlm_reward.cli import app
+from vlm_reward.cli.options import options
+from vlm_reward.errors import ConfigError
+
+__all__ = ["evaluate", "train"]
+
+console = Console()
+
+
+def _apply_global_options(overrides: list[str]) -> list[str]:
+    """``--device``/``--precision`` of the top-level command apply to the reward model."""
+    extra = []
+    if options.device != "auto":
+        extra.append(f"reward.device={options.device}")
+    if options.precision != "auto":
+        extra.append(f"reward.precision={options.precision}")
+    return extra + list(overrides)
+
+
+def _print_results(title: str, results: dict) -> None:
+    table = Table(title=title, show_header=False)
+    for key, value in results.items():
+        if isinstance(value, dict):
+            for sub, sub_value in value.items():
+                table.add_row(f"{key}.{sub}", _fmt(sub_value))
+        else:
+            table.add_row(key, _fmt(value))
+    console.print(table)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+@app.command()
+def train(
+    config: Path | None = typer.Argument(None, help="Run config YAML (see configs/)."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Override a config key, e.g. --set total_steps=5000 (repeatable)."
+    ),
+    run_dir: Path | None = typer.Option(
+        None, "--run-dir", help="Run folder (default runs/<name>-<time>)."
+    ),
+    resume: Path | None = typer.Option(
+        None, "--resume", help="Continue the run in this folder from its last checkpoint."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+) -> None:
+    """Train an agent from a config; Ctrl-C saves a checkpoint (continue with --resume)."""
+    from vlm_reward import training
+    from vlm_reward.config import load_run_config
+
+    if resume is not None:
+        if config is not None or set_ or run_dir is not None:
+            raise ConfigError(
+                "--resume: the run's own config.yaml is used; drop CONFIG, --set and --run-dir"
+            )
+        results = training.resume(resume)
+    else:
+        if config is None:
+            raise ConfigError("train: give a CONFIG.yaml (see configs/) or --resume RUN_DIR")
+        cfg = load_run_config(config, _apply_global_options(set_))
+        results = training.train(cfg, run_dir)
+    if as_json:
+        console.print_json(json.dumps(results))
+    else:
+        _print_results("training results", results)
+    if results.get("status") == "interrupted":
+        console.print(
+            f"[yellow]interrupted[/] at step {results['num_timesteps']}; checkpoint saved. "
+            f"Continue with: vlm-reward train --resume {results['run_dir']}"
+        )
+        sys.exit(130)
+
+
+@app.command()
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="Run folder written by `vlm-reward train`."),
+    episodes: int = typer.Option(5, "--episodes", help="Evaluation episodes."),
+    video: bool = typer.Option(True, help="Save a video of the first episode."),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
+) -> None:
+    """Roll out a run's latest checkpoint: ground-truth return, success rate, VLM reward."""
+    from vlm_reward.training import evaluate_run
+
+    results = evaluate_run(run_dir, episodes=episodes, video=video)
+    if as_json:
+        console.print_json(json.dumps(results))
+    else:
+        _print_results(f"evaluation of {run_dir}", results)

@@ -1,0 +1,275 @@
+"""Fast-path switches for image-tower inference, each measured and each switchable.
+
+Reward inference dominates the cost of VLM-RM training, so the image tower gets a set of
+optional speed-ups. Every switch lives in :class:`FastPath`; :func:`apply_fast_path` applies
+them to a loaded :class:`~vlm_reward.models.base.Embedder` in place. Defaults are on only where
+``benchmarks/`` showed a gain on CPU *and* ``benchmarks.fast_path_quality`` showed the
+embeddings stay within cosine 0.99 of fp32 (see BENCHMARKS.md for the figures):
+
+* ``uint8_resize`` (default on): resize frames as uint8 with torch's vectorised antialiased
+  kernel instead of in float. About 20x faster than the float kernel on CPU and closer to PIL.
+* ``channels_last`` (default on): NHWC memory layout for convolutional towers (ResNets);
+  a no-op for ViTs, whose only convolution is the patch embedding.
+* ``num_threads``: intra-op threads for torch (``None`` leaves torch's choice, one per core).
+* ``int8`` (default off): dynamic int8 quantisation of the tower's ``nn.Linear`` layers
+  (weights int8, activations quantised on the fly). CPU only, fp32 only; it changes the
+  numbers slightly, so it is opt-in.
+* ``compile`` (default off): ``torch.compile`` (inductor) of the image tower. Costs tens of
+  seconds to minutes of compilation per batch shape before it pays off.
+* ``onnx`` (default off): export the tower to ONNX and run it with ONNX Runtime
+  (``pip install "vlm-reward[onnx]"``). CPU only, fp32 only.
+
+bf16 is not a switch here: precision is chosen by :func:`vlm_reward.device.resolve_precision`,
+which picks bf16 only on hardware with native bf16 units (emulated bf16 is slower than fp32).
+
+Example:
+    >>> from vlm_reward.models.acceleration import FastPath
+    >>> FastPath.from_value({"int8": True}).int8
+    True
+    >>> FastPath.from_value(None) == FastPath()
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from vlm_reward.errors import ConfigError, DependencyNotInstalled
+
+if TYPE_CHECKING:
+    from vlm_reward.models.base import Embedder
+
+__all__ = ["FastPath", "OnnxImageTower", "apply_fast_path", "set_num_threads"]
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """Which image-tower speed-ups to apply; see the module docstring for what each does.
+
+    Attributes:
+        uint8_resize: resize frames as uint8 (fast vectorised kernel, PIL-exact within 1-2
+            grey levels) rather than as float.
+        channels_last: NHWC memory layout for convolutional image towers.
+        num_threads: torch intra-op threads; ``None`` keeps torch's default. Process-wide.
+        int8: dynamic int8 quantisation of ``nn.Linear`` layers of the image tower (CPU, fp32).
+        compile: ``torch.compile`` the image tower with the inductor backend.
+        onnx: run the image tower with ONNX Runtime (CPU, fp32).
+    """
+
+    uint8_resize: bool = True
+    channels_last: bool = True
+    num_threads: int | None = None
+    int8: bool = False
+    compile: bool = False
+    onnx: bool = False
+
+    @classmethod
+    def from_value(cls, value: FastPath | Mapping[str, Any] | None) -> FastPath:
+        """Build from ``None`` (defaults), a mapping of switch names (e.g. from YAML) or itself.
+
+        Raises:
+            ConfigError: on an unknown switch name or a value of the wrong type.
+        """
+        if value is None:
+            return cls()
+        if isinstance(value, FastPath):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(
+                f"fast_path: expected a mapping of switches such as {{'int8': true}}, "
+                f"got {type(value).__name__}"
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(value) - names)
+        if unknown:
+            raise ConfigError(
+                f"fast_path: unknown switch(es) {', '.join(unknown)}; "
+                f"valid switches: {', '.join(sorted(names))}"
+            )
+        for key, val in value.items():
+            if key == "num_threads":
+                if val is not None and (isinstance(val, bool) or not isinstance(val, int)
+                                        or val < 1):
+                    raise ConfigError(
+                        f"fast_path.num_threads: expected a positive integer or null, got {val!r}"
+                    )
+            elif not isinstance(val, bool):
+                raise ConfigError(f"fast_path.{key}: expected true or false, got {val!r}")
+        return cls(**dict(value))
+
+    @classmethod
+    def off(cls) -> FastPath:
+        """Every switch off: the plain fp32 eager path, for comparisons and debugging."""
+        return cls(uint8_resize=False, channels_last=False)
+
+    def enabled(self) -> tuple[str, ...]:
+        """Names of the switches that are on (``num_threads`` counts when set)."""
+        out = []
+        for f in dataclasses.fields(self):
+            val = getattr(self, f.name)
+            if (f.name == "num_threads" and val is not None) or val is True:
+                out.append(f.name)
+        return tuple(out)
+
+
+def set_num_threads(num_threads: int | None) -> None:
+    """Set torch's intra-op thread count (process-wide); ``None`` leaves it unchanged."""
+    if num_threads is None:
+        return
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 1:
+        raise ConfigError(f"num_threads: expected a positive integer, got {num_threads!r}")
+    torch.set_num_threads(num_threads)
+
+
+def apply_fast_path(
+    embedder: Embedder, fast_path: FastPath | Mapping[str, Any] | None = None
+) -> Embedder:
+    """Apply the switches of ``fast_path`` to ``embedder`` in place and return it.
+
+    Model-level switches act on an ``open_clip``-style model: an embedder attribute ``model``
+    whose ``visual`` attribute is the image tower (the open_clip backend). Switches that do not
+    apply to the embedder (for example ``channels_last`` on a ViT) are skipped; the switches
+    that took effect are recorded in ``embedder.fast_path_applied`` so benchmarks and logs can
+    say what actually ran.
+
+    Raises:
+        ConfigError: for combinations that cannot work (int8/onnx on GPU or with bf16,
+            int8 together with onnx, a model without an image tower for model-level switches).
+        DependencyNotInstalled: ``onnx`` requested but ONNX Runtime is not installed.
+    """
+    fp = FastPath.from_value(fast_path)
+    applied: list[str] = list(getattr(embedder, "fast_path_applied", ()))
+    set_num_threads(fp.num_threads)
+    if fp.num_threads is not None:
+        applied.append("num_threads")
+
+    preprocess = getattr(embedder, "preprocess", None)
+    if preprocess is not None and hasattr(preprocess, "uint8_resize"):
+        if preprocess.uint8_resize != fp.uint8_resize:
+            embedder.preprocess = dataclasses.replace(  # type: ignore[attr-defined]
+                preprocess, uint8_resize=fp.uint8_resize
+            )
+        if fp.uint8_resize:
+            applied.append("uint8_resize")
+
+    wants_model = fp.int8 or fp.compile or fp.onnx or fp.channels_last
+    visual = _image_tower(embedder) if wants_model else None
+    if visual is None and (fp.int8 or fp.compile or fp.onnx):
+        raise ConfigError(
+            f"fast_path: int8/compile/onnx need an open_clip image tower; "
+            f"{type(embedder).__name__} has none. Turn these switches off for this model."
+        )
+    if fp.int8 and fp.onnx:
+        raise ConfigError("fast_path: choose one of int8 and onnx, not both")
+    if (fp.int8 or fp.onnx) and (embedder.device.type != "cpu" or embedder.dtype != torch.float32):
+        raise ConfigError(
+            f"fast_path: int8 and onnx run on CPU in fp32 only, but the model is on "
+            f"{embedder.device} in {embedder.dtype}; use device cpu and precision fp32, "
+            "or turn the switch off"
+        )
+
+    model = embedder.model  # type: ignore[attr-defined]
+    if visual is not None and fp.channels_last and _has_conv2d(visual, min_count=2):
+        visual.to(memory_format=torch.channels_last)
+        applied.append("channels_last")
+    if visual is not None and fp.int8:
+        model.visual = _quantize_int8(visual)
+        applied.append("int8")
+    if visual is not None and fp.onnx:
+        model.visual = OnnxImageTower.from_module(visual, _input_size(embedder))
+        applied.append("onnx")
+    if fp.compile and visual is not None:
+        model.visual = torch.compile(model.visual)
+        applied.append("compile")
+    embedder.fast_path = fp  # type: ignore[attr-defined]
+    embedder.fast_path_applied = tuple(dict.fromkeys(applied))  # type: ignore[attr-defined]
+    return embedder
+
+
+def _image_tower(embedder: Embedder) -> torch.nn.Module | None:
+    model = getattr(embedder, "model", None)
+    visual = getattr(model, "visual", None)
+    return visual if isinstance(visual, torch.nn.Module) else None
+
+
+def _has_conv2d(module: torch.nn.Module, min_count: int) -> bool:
+    """True for convolutional towers; a ViT has exactly one conv (its patch embedding)."""
+    count = sum(isinstance(m, torch.nn.Conv2d) for m in module.modules())
+    return count >= min_count
+
+
+def _input_size(embedder: Embedder) -> tuple[int, int]:
+    size = getattr(getattr(embedder, "preprocess", None), "size", None)
+    if size is None:
+        raise ConfigError("fast_path.onnx: the embedder has no preprocess size to export with")
+    return int(size[0]), int(size[1])
+
+
+def _quantize_int8(visual: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of every ``nn.Linear`` in the tower (fbgemm on x86)."""
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        # torch points eager quantisation users at torchao; the eager API still works and needs
+        # no extra package, which is why we use it here.
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(visual, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+class OnnxImageTower(torch.nn.Module):
+    """An image tower exported to ONNX and run by ONNX Runtime, callable like the original.
+
+    Input ``(N, 3, H, W)`` float32, output ``(N, D)`` float32 torch tensors. Used in place of
+    ``model.visual`` so ``model.encode_image`` keeps working unchanged.
+    """
+
+    def __init__(self, onnx_bytes: bytes, num_threads: int | None = None) -> None:
+        super().__init__()
+        ort = _import_onnxruntime()
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = num_threads or torch.get_num_threads()
+        self.session = ort.InferenceSession(
+            onnx_bytes, sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self.input_name = self.session.get_inputs()[0].name
+
+    @classmethod
+    def from_module(cls, visual: torch.nn.Module, size: tuple[int, int]) -> OnnxImageTower:
+        """Export ``visual`` for input ``(N, 3, *size)`` with a dynamic batch axis."""
+        _import_onnxruntime()
+        example = torch.zeros(2, 3, *size)
+        with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            path = Path(tmp) / "visual.onnx"
+            torch.onnx.export(
+                visual.eval(), (example,), str(path), input_names=["pixels"],
+                output_names=["embedding"], dynamic_axes={"pixels": {0: "batch"}},
+                opset_version=17, dynamo=False,
+            )
+            data = path.read_bytes()
+        return cls(data)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        arr = pixels.detach().to(torch.float32).contiguous().cpu().numpy()
+        out = self.session.run(None, {self.input_name: arr})[0]
+        return torch.from_numpy(out)
+
+
+def _import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise DependencyNotInstalled(
+            "fast_path.onnx needs ONNX Runtime: pip install 'vlm-reward[onnx]' "
+            "(onnxruntime and onnx), or turn the onnx switch off"
+        ) from exc
+    return onnxruntime

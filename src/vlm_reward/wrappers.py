@@ -1,0 +1,260 @@
+"""Turn any Gymnasium env that renders ``rgb_array`` frames into a language-rewarded env.
+
+:class:`VLMReward` replaces the env's reward with a vision-language reward of the frame
+rendered after each step. The env's own reward is kept in ``info["env_reward"]`` so ground
+truth is always logged next to the VLM reward; ``info["success"]`` (where the env sets it)
+passes through untouched.
+
+Two modes:
+
+* ``per_step`` renders, embeds and returns the VLM reward on every step. Simple and works
+  with any algorithm or loop, but the VLM sees batches of one frame (per env), which wastes
+  most of its throughput.
+* ``deferred`` renders and stores the frame (in ``info["vlm_frame"]`` and, optionally, an
+  episode buffer) and returns ``placeholder_reward``. Rewards are computed later, many frames
+  at once: :meth:`VLMReward.episode_rewards` for one env, or
+  :class:`vlm_reward.frame_buffer.RolloutFrames` for vector envs. Far faster, but the loop must
+  write the rewards back (``vlm_reward.training`` does this for Stable-Baselines3).
+
+Example:
+    >>> import gymnasium as gym
+    >>> env = VLMReward(gym.make("Pendulum-v1", render_mode="rgb_array"), reward_model)
+    ...                                                                   # doctest: +SKIP
+    >>> obs, info = env.reset(seed=0)                                     # doctest: +SKIP
+    >>> obs, r, term, trunc, info = env.step(env.action_space.sample())   # doctest: +SKIP
+    >>> info["env_reward"], info["vlm_reward"] == r                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from typing import TYPE_CHECKING, Any, Literal, SupportsFloat
+
+import gymnasium as gym
+import numpy as np
+
+from vlm_reward.errors import ConfigError, EnvError
+from vlm_reward.frame_buffer import FRAME_KEY, FrameBuffer
+
+if TYPE_CHECKING:
+    from vlm_reward.reward import RewardModel
+
+__all__ = [
+    "VLMReward",
+    "VLMRewardWrapper",
+    "check_frame",
+    "make_rendering_env",
+    "model_input_size",
+    "render_size_kwargs",
+]
+
+Mode = Literal["per_step", "deferred"]
+
+
+def check_frame(frame: Any, env_id: str = "env") -> np.ndarray:
+    """Return ``frame`` if it is a uint8 ``(H, W, 3)`` array, else raise :class:`EnvError`."""
+    if frame is None:
+        raise EnvError(
+            f"{env_id}: render() returned None; create the env with render_mode='rgb_array'"
+        )
+    if isinstance(frame, list):  # some envs render a list of frames (rgb_array_list)
+        raise EnvError(
+            f"{env_id}: render() returned a list of frames (render_mode 'rgb_array_list'?); "
+            "use render_mode='rgb_array'"
+        )
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise EnvError(
+            f"{env_id}: render() returned shape {frame.shape}; expected an RGB frame "
+            "(H, W, 3). Wrap the env to convert its frames (e.g. drop alpha, move channels last)"
+        )
+    if frame.dtype != np.uint8:
+        raise EnvError(
+            f"{env_id}: render() returned dtype {frame.dtype}; expected uint8 RGB (0-255)"
+        )
+    return frame
+
+
+class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
+    """Reward each step with a VLM score of the rendered frame (see module docstring).
+
+    Args:
+        env: an env created with ``render_mode="rgb_array"``.
+        reward_model: frames -> rewards (:class:`vlm_reward.reward.RewardModel`).
+        mode: ``per_step`` (reward now) or ``deferred`` (placeholder now, batch later).
+        placeholder_reward: reward returned in ``deferred`` mode.
+        keep_episode_frames: ``deferred`` mode: also keep the current episode's frames in the
+            wrapper for :meth:`episode_rewards`. Turn off when a collector reads
+            ``info["vlm_frame"]`` (as training does), so frames are not held twice.
+
+    Info keys added every step: ``env_reward`` (the env's reward), and ``vlm_reward`` plus
+    ``vlm_inference_seconds`` in ``per_step`` mode, or ``vlm_frame`` in ``deferred`` mode.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        reward_model: RewardModel,
+        mode: Mode = "per_step",
+        placeholder_reward: float = 0.0,
+        keep_episode_frames: bool = True,
+    ) -> None:
+        if mode not in ("per_step", "deferred"):
+            raise ConfigError(f"mode: expected 'per_step' or 'deferred', got {mode!r}")
+        if reward_model is None or not hasattr(reward_model, "rewards"):
+            raise ConfigError(
+                f"reward_model: expected a vlm_reward.reward.RewardModel, got "
+                f"{type(reward_model).__name__}"
+            )
+        env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+        if env.render_mode != "rgb_array":
+            raise EnvError(
+                f"{env_id}: render_mode is {env.render_mode!r}; VLM rewards need frames, so "
+                f"create it with gymnasium.make({env_id!r}, render_mode='rgb_array')"
+            )
+        gym.utils.RecordConstructorArgs.__init__(
+            self, mode=mode, placeholder_reward=placeholder_reward,
+            keep_episode_frames=keep_episode_frames,
+        )
+        gym.Wrapper.__init__(self, env)
+        self.reward_model = reward_model
+        self.mode: Mode = mode
+        self.placeholder_reward = float(placeholder_reward)
+        self.keep_episode_frames = keep_episode_frames
+        self.episode_frames = FrameBuffer()
+        self.inference_seconds = 0.0
+        self._env_id = env_id
+
+    def render_frame(self) -> np.ndarray:
+        """Render the current state and check it is a uint8 RGB frame."""
+        return check_frame(self.env.render(), self._env_id)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(seed=seed, options=options)
+        self.episode_frames.clear()
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        obs, env_reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info)
+        info["env_reward"] = float(env_reward)
+        frame = self.render_frame()
+        if self.mode == "per_step":
+            start = time.perf_counter()
+            reward = float(self.reward_model.rewards(frame[None])[0])
+            elapsed = time.perf_counter() - start
+            self.inference_seconds += elapsed
+            info["vlm_reward"] = reward
+            info["vlm_inference_seconds"] = elapsed
+            return obs, reward, terminated, truncated, info
+        info[FRAME_KEY] = frame
+        if self.keep_episode_frames:
+            self.episode_frames.append(frame)
+        return obs, self.placeholder_reward, terminated, truncated, info
+
+    def episode_rewards(self) -> np.ndarray:
+        """``deferred`` mode: VLM rewards ``(T,)`` of this episode's steps, in one batch.
+
+        Covers the steps since the last reset (the finished episode until the next reset).
+        """
+        if self.mode != "deferred" or not self.keep_episode_frames:
+            raise ConfigError(
+                "episode_rewards() needs mode='deferred' and keep_episode_frames=True"
+            )
+        if len(self.episode_frames) == 0:
+            return np.zeros(0, np.float32)
+        start = time.perf_counter()
+        rewards = self.reward_model.rewards(self.episode_frames.stacked())
+        self.inference_seconds += time.perf_counter() - start
+        return rewards
+
+
+VLMRewardWrapper = VLMReward  # name used in the issue text
+
+
+def model_input_size(reward_model: Any) -> tuple[int, int] | None:
+    """The (height, width) the VLM resizes frames to, if the model exposes it."""
+    embedder = getattr(reward_model, "embedder", reward_model)
+    for attr in ("input_size", "image_size"):
+        size = getattr(embedder, attr, None)
+        if size is not None:
+            return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    preprocess = getattr(embedder, "preprocess", None)
+    size = getattr(preprocess, "size", None)
+    if size is not None:
+        return int(size[0]), int(size[1])
+    return None
+
+
+def _accepts_width_height(creator: Any) -> bool:
+    """True if the env constructor (or, via ``**kwargs``, a base class) takes width/height."""
+    candidates = list(inspect.getmro(creator)) if inspect.isclass(creator) else [creator]
+    for obj in candidates:
+        func = obj.__init__ if inspect.isclass(obj) else obj
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            return False
+        if "width" in params and "height" in params:
+            return True
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return False
+    return False
+
+
+def render_size_kwargs(env_id: str, size: tuple[int, int] | None) -> dict[str, int]:
+    """``{"width": w, "height": h}`` if ``env_id``'s constructor accepts them, else ``{}``.
+
+    Rendering close to the VLM's input size (e.g. 224x224) instead of large-then-shrunk saves
+    render time, memory in deferred buffers and resize time; envs with a fixed canvas (the
+    classic-control ones) are left alone and their frames are resized by the model.
+    """
+    if size is None:
+        return {}
+    if ":" in env_id:  # gymnasium's "module:EnvId" form imports the module that registers it
+        module, env_id = env_id.split(":", 1)
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise EnvError(f"env id: cannot import module {module!r}: {exc}") from None
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as exc:
+        raise EnvError(f"env id {env_id!r} is not registered: {exc}") from None
+    entry = spec.entry_point
+    creator = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
+    if creator is None or not _accepts_width_height(creator):
+        return {}
+    return {"width": int(size[1]), "height": int(size[0])}
+
+
+def make_rendering_env(
+    env_id: str, size: tuple[int, int] | None = None, **kwargs: Any
+) -> gym.Env:
+    """``gymnasium.make(env_id, render_mode="rgb_array", ...)`` rendering at ``size`` if it can.
+
+    Args:
+        env_id: registered env id.
+        size: desired frame (height, width), e.g. :func:`model_input_size` of the reward model;
+            ignored for envs whose constructor has no width/height arguments.
+        **kwargs: passed to ``gymnasium.make`` (explicit width/height here win over ``size``).
+
+    Raises:
+        EnvError: unknown id, or an env that cannot be created with ``rgb_array`` rendering.
+    """
+    if "render_mode" in kwargs and kwargs["render_mode"] != "rgb_array":
+        raise EnvError(f"render_mode: VLM rewards need 'rgb_array', got {kwargs['render_mode']!r}")
+    kwargs.pop("render_mode", None)
+    make_kwargs = {**render_size_kwargs(env_id, size), **kwargs}
+    try:
+        env = gym.make(env_id, render_mode="rgb_array", **make_kwargs)
+    except gym.error.Error as exc:
+        raise EnvError(f"{env_id}: cannot create it with render_mode='rgb_array': {exc}") from None
+    if env.render_mode != "rgb_array":
+        env.close()
+        raise EnvError(f"{env_id}: does not support render_mode='rgb_array'")
+    return env
