@@ -46,12 +46,13 @@ def _reference(img: np.ndarray, pp: ImagePreprocess) -> torch.Tensor:
     return ref(Image.fromarray(img))
 
 
+@pytest.mark.parametrize("uint8_resize", [True, False])
 @pytest.mark.parametrize("resize_mode", ["shortest", "squash", "longest"])
 @pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
 def test_matches_open_clip_reference(frames: dict[str, np.ndarray], resize_mode: str,
-                                     interpolation: str) -> None:
+                                     interpolation: str, uint8_resize: bool) -> None:
     pp = ImagePreprocess(size=(224, 224), mean=MEAN, std=STD, interpolation=interpolation,
-                         resize_mode=resize_mode)
+                         resize_mode=resize_mode, uint8_resize=uint8_resize)
     tol = 2 / 255 / min(STD) + 1e-5  # two grey levels
     for name, img in frames.items():
         ours = pp(torch.from_numpy(img)[None])[0]
@@ -72,6 +73,7 @@ def test_batch_equals_per_frame(frames: dict[str, np.ndarray]) -> None:
         assert torch.equal(out[i], pp(torch.from_numpy(batch[i])[None])[0])
 
 
+@pytest.mark.slow
 def test_embedding_cosine_to_reference(frames: dict[str, np.ndarray]) -> None:
     """Through a real ViT-B-32 image tower (random weights): embeddings agree to cos > 0.9999."""
     torch.manual_seed(0)

@@ -81,6 +81,9 @@ class ImagePreprocess:
             ``squash`` (resize both sides, no crop) or ``longest`` (resize longest side, then
             pad to ``size`` with ``fill_color``).
         fill_color: padding value (0-255) for ``longest``.
+        uint8_resize: on CPU, resize with torch's vectorised uint8 kernels (~20x faster than
+            float, same result up to rounding); ``False`` forces the float kernels (the
+            ``uint8_resize`` switch of :mod:`vlm_reward.models.acceleration`).
 
     Example:
         >>> import torch
@@ -95,6 +98,7 @@ class ImagePreprocess:
     interpolation: str = "bicubic"
     resize_mode: str = "shortest"
     fill_color: int = 0
+    uint8_resize: bool = True
 
     def __post_init__(self) -> None:
         if self.interpolation not in _INTERPOLATIONS:
@@ -188,7 +192,7 @@ class ImagePreprocess:
         k_h = math.ceil(support * max(1.0, in_h / new_h))  # PIL's kernel half-widths
         k_w = math.ceil(support * max(1.0, in_w / new_w))
         middle = (new_h, in_w) if k_h > k_w else (in_h, new_w)
-        native_uint8 = x.device.type == "cpu"
+        native_uint8 = self.uint8_resize and x.device.type == "cpu" and x.dtype == torch.uint8
         if not native_uint8:
             x = x.float()
         for size in (middle, (new_h, new_w)):

@@ -159,3 +159,23 @@ def test_processor_config_translation() -> None:
     with pytest.raises(CheckpointError, match="not supported"):
         preprocess_from_hf_config({"size": {"shortest_edge": 256},
                                    "crop_size": {"height": 224, "width": 224}}, "clip", 224)
+
+
+def test_hub_repo_from_cache_offline(hf_clip_dir: Path, tmp_path: Path) -> None:
+    """`hf:org/repo` finds a transformers repo in the HF cache without any network."""
+    from tiny_models import fill_hf_cache
+
+    fill_hf_cache(tmp_path, "tiny/hf-clip",
+                  {p.name: p for p in hf_clip_dir.iterdir() if p.is_file()})
+    emb = load_model("hf:tiny/hf-clip", device="cpu", precision="fp32", cache_dir=tmp_path,
+                     offline=True)
+    ref = load_model(f"hf:{hf_clip_dir}", device="cpu", precision="fp32")
+    assert torch.allclose(emb.encode_text(["a cart"]), ref.encode_text(["a cart"]), atol=1e-6)
+
+
+def test_hub_repo_uncached_offline(tmp_path: Path) -> None:
+    from vlm_reward.errors import WeightsUnavailableError
+
+    with pytest.raises(WeightsUnavailableError, match=r"offline mode.*models--openai--clip"):
+        load_model("hf:openai/clip-vit-base-patch32", device="cpu", cache_dir=tmp_path,
+                   offline=True)

@@ -65,6 +65,18 @@ def test_random_spec_warns_and_flags(tiny_arch: str) -> None:
     assert emb.is_random
 
 
+def test_random_spec_is_deterministic(tiny_arch: str) -> None:
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    with pytest.warns(UserWarning):
+        a = load_model(f"{tiny_arch}/random", device="cpu", precision="fp32")
+    assert torch.equal(torch.random.get_rng_state(), state)  # caller's RNG untouched
+    torch.manual_seed(999)
+    with pytest.warns(UserWarning):
+        b = load_model(f"{tiny_arch}/random", device="cpu", precision="fp32")
+    assert _same(a, b)
+
+
 def test_truncated_checkpoint_is_checkpoint_error(tiny_arch: str, tiny_clip_dir: Path,
                                                   tmp_path: Path) -> None:
     data = (tiny_clip_dir / "open_clip_model.safetensors").read_bytes()
@@ -142,3 +154,16 @@ def test_batching_matches_single_pass(tiny_clip_dir: Path, tiny_embedder: Embedd
     out = small.encode_images(frames)
     assert small.image_calls - before == 3
     assert torch.allclose(out, tiny_embedder.encode_images(frames), atol=1e-5)
+
+
+def test_hub_tokenizer_offline_is_weights_error(tiny_clip_dir: Path, tmp_path: Path) -> None:
+    """A folder whose tokenizer lives on the hub: offline and uncached -> a clear error."""
+    from vlm_reward.errors import WeightsUnavailableError
+
+    folder = tmp_path / "hubtok"
+    shutil.copytree(tiny_clip_dir, folder)
+    cfg = json.loads((folder / "open_clip_config.json").read_text())
+    cfg["model_cfg"]["text_cfg"]["hf_tokenizer_name"] = "vlmr-test/tokenizer-not-cached"
+    (folder / "open_clip_config.json").write_text(json.dumps(cfg))
+    with pytest.raises(WeightsUnavailableError, match="tokenizer"):
+        load_model(str(folder), device="cpu", cache_dir=tmp_path / "cache", offline=True)

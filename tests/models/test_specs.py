@@ -100,3 +100,8 @@ def test_demo_missing_is_clear(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 def test_close_matches_case_insensitive() -> None:
     assert close_matches("rn50", ["RN50", "RN101", "ViT-B-32"])[0] == "RN50"
+
+
+def test_hf_repo_id_spec() -> None:
+    spec = parse_spec("hf:openai/clip-vit-base-patch32")
+    assert (spec.kind, spec.repo) == ("hf_hub_dir", "openai/clip-vit-base-patch32")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tiny_models import fill_hf_cache
@@ -47,27 +49,34 @@ def test_cached_hub_model_loads_offline(tiny_clip_dir: Path, tmp_path: Path) -> 
     assert emb.encode_text(["a pole"]).allclose(ref.encode_text(["a pole"]), atol=1e-6)
 
 
+@pytest.mark.parametrize("spec", ["ViT-B-32/laion2b_s34b_b79k", "hf-hub:org/repo",
+                                  "hf:openai/clip-vit-base-patch32"])
 @pytest.mark.parametrize("endpoint", ["http://192.0.2.1", "http://no-such-host.invalid"])
 def test_download_attempt_fails_fast(
-    endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    endpoint: str, spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Online mode with an unreachable (or black-holed) endpoint: a clear error within seconds."""
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", endpoint)
     start = time.monotonic()
     with pytest.raises(WeightsUnavailableError, match=r"no network.*looked in"):
-        load_model("ViT-B-32/laion2b_s34b_b79k", device="cpu", cache_dir=tmp_path)
+        load_model(spec, device="cpu", cache_dir=tmp_path)
     assert time.monotonic() - start < 15
 
 
+@pytest.mark.slow
 def test_download_here_fails_fast_without_traceback(tmp_path: Path) -> None:
     """The real default endpoint from this machine, through the CLI: one line, exit 2, fast."""
-    env = {k: v for k, v in __import__("os").environ.items() if k != "HF_HUB_OFFLINE"}
+    import imageio.v3 as iio
+
+    image = tmp_path / "frame.png"
+    iio.imwrite(image, np.zeros((32, 48, 3), np.uint8))
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_ENDPOINT")}
     env["HF_HOME"] = str(tmp_path)
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "vlm_reward", "--device", "cpu", "score",
-         "--model", "ViT-B-32/laion2b_s34b_b79k", "--goal", "a cat", str(tmp_path)],
+         "--model", "ViT-B-32/laion2b_s34b_b79k", "--goal", "a cat", str(image)],
         capture_output=True, text=True, env=env, timeout=120,
     )
     elapsed = time.monotonic() - start
@@ -92,7 +101,7 @@ def test_hub_offline_restores_state(monkeypatch: pytest.MonkeyPatch) -> None:
     with hub_offline():
         assert constants.HF_HUB_OFFLINE is True
     assert before == constants.HF_HUB_OFFLINE
-    assert "TRANSFORMERS_OFFLINE" not in __import__("os").environ
+    assert "TRANSFORMERS_OFFLINE" not in os.environ
 
 
 def test_scan_caches_lists_cached_repo(tiny_clip_dir: Path, tmp_path: Path) -> None:

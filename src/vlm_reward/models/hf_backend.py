@@ -41,7 +41,7 @@ class TransformersEmbedder(Embedder):
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: Any,  # open_clip / transformers module; duck-typed encode methods
         tokenizer: Any,
         preprocess: ImagePreprocess,
         *,
@@ -137,7 +137,7 @@ def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedde
         raise DependencyNotInstalled(
             "transformers", "hf", f"model {spec.text!r} (a transformers folder)"
         ) from None
-    folder = spec.path
+    folder = spec.path if spec.kind == "hf_dir" else _hub_folder(spec, opts)
     if folder is None:
         raise ModelNotFoundError(f"model {spec.text!r}: the transformers backend needs a folder")
     cfg = _read_json(folder / "config.json", spec)
@@ -154,8 +154,9 @@ def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedde
         )
     cls = transformers.CLIPModel if model_type == "clip" else transformers.SiglipModel
     try:
-        model, info = cls.from_pretrained(str(folder), local_files_only=True,
-                                          output_loading_info=True)
+        model, info = cls.from_pretrained(  # type: ignore[misc]
+            str(folder), local_files_only=True, output_loading_info=True
+        )
     except Exception as exc:  # corrupt or mismatched weights
         raise CheckpointError(
             f"model {spec.text!r}: cannot load the weights in {folder} "
@@ -201,6 +202,20 @@ def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedde
     return TransformersEmbedder(
         model, tokenizer, preprocess, model_type=model_type, context_length=context_length,
         name=spec.text, device=opts.device, dtype=opts.dtype, batch_size=opts.batch_size,
+    )
+
+
+def _hub_folder(spec: ModelSpec, opts: LoadOptions) -> Path:
+    """Snapshot folder of an ``hf:org/repo`` spec: cached, else downloaded (safetensors first)."""
+    from vlm_reward.models.weights import fetch_hf_snapshot
+
+    if spec.repo is None:
+        raise ModelNotFoundError(f"model {spec.text!r}: expected hf:ORG/REPO or hf:FOLDER")
+    common = ["*.json", "*.txt", "*.model"]  # configs, tokenizer files (no TF/Flax weights)
+    return fetch_hf_snapshot(
+        spec.repo, [[*common, "model*.safetensors"], [*common, "pytorch_model*.bin"]],
+        model=spec.text, cache_dir=opts.cache_dir, offline=opts.offline,
+        complete=lambda f: any((f / name).is_file() for name in _WEIGHT_FILES),
     )
 
 

@@ -43,6 +43,7 @@ BACKENDS: dict[str, Resolver] = {
     "open_clip_dir": _open_clip,
     "open_clip_hub": _open_clip,
     "hf_dir": _transformers,
+    "hf_hub_dir": _transformers,
 }
 
 

@@ -10,6 +10,7 @@ a spec, and list close matches for a typo, without loading anything. Spec syntax
     local-dir:/path/folder            folder with open_clip_config.json + weights
     hf-hub:org/repo                   open_clip model on the Hugging Face Hub
     hf:/path/folder                   transformers CLIPModel / SiglipModel folder (extra ``hf``)
+    hf:org/repo                       the same from the Hugging Face Hub (cached or downloaded)
     /path/folder                      a folder: open_clip if it has open_clip_config.json,
                                       transformers if it has config.json
 """
@@ -17,6 +18,7 @@ a spec, and list close matches for a typo, without loading anything. Spec syntax
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,7 @@ __all__ = [
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+_REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 SPEC_SYNTAX: tuple[tuple[str, str, str], ...] = (
     ("demo", "demo", "the bundled offline demo model (no download)"),
@@ -44,6 +47,7 @@ SPEC_SYNTAX: tuple[tuple[str, str, str], ...] = (
     ("open_clip", "local-dir:FOLDER", "folder with open_clip_config.json + weights"),
     ("open_clip", "hf-hub:ORG/REPO", "open_clip model on the Hugging Face Hub (cached)"),
     ("transformers", "hf:FOLDER", "transformers CLIPModel or SiglipModel folder (extra 'hf')"),
+    ("transformers", "hf:ORG/REPO", "transformers CLIP/SigLIP repo on the Hub (cached)"),
     ("auto", "FOLDER", "a folder: open_clip_config.json -> open_clip, config.json -> hf"),
 )
 
@@ -55,11 +59,11 @@ class ModelSpec:
     Attributes:
         text: the spec as the user wrote it (used as the embedder's name).
         kind: resolver key: ``open_clip_tag``, ``open_clip_random``, ``open_clip_file``,
-            ``open_clip_dir``, ``open_clip_hub``, ``hf_dir``.
+            ``open_clip_dir``, ``open_clip_hub``, ``hf_dir``, ``hf_hub_dir``.
         arch: open_clip architecture name, when the spec names one.
         tag: pretrained tag for ``open_clip_tag``.
         path: file or folder for the local kinds.
-        repo: Hugging Face repo id for ``open_clip_hub``.
+        repo: Hugging Face repo id for ``open_clip_hub`` and ``hf_hub_dir``.
     """
 
     text: str
@@ -135,7 +139,10 @@ def parse_spec(spec: str) -> ModelSpec:
             )
         return ModelSpec(text=text, kind="open_clip_hub", repo=repo)
     if text.startswith("hf:"):
-        path = Path(text.removeprefix("hf:")).expanduser()
+        rest = text.removeprefix("hf:")
+        path = Path(rest).expanduser()
+        if not path.exists() and _REPO_ID.fullmatch(rest):
+            return ModelSpec(text=text, kind="hf_hub_dir", repo=rest)
         _require_folder(path, text, "config.json")
         return ModelSpec(text=text, kind="hf_dir", path=path)
 

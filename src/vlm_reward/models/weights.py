@@ -28,6 +28,7 @@ __all__ = [
     "clip_url_cache_dir",
     "env_offline",
     "fetch_hf_file",
+    "fetch_hf_snapshot",
     "fetch_url_file",
     "hf_cache_dir",
     "hf_endpoint",
@@ -175,6 +176,52 @@ def fetch_hf_file(
     raise weights_error(model, "download failed: " + "; ".join(errors), searched)
 
 
+def fetch_hf_snapshot(
+    repo: str,
+    patterns: Sequence[Sequence[str]],
+    *,
+    model: str,
+    cache_dir: str | Path | None = None,
+    offline: bool = False,
+    complete: Any = None,
+) -> Path:
+    """Local folder of a hub repo: the cached snapshot, else downloaded with the first pattern
+    set after which ``complete(folder)`` holds (e.g. safetensors before .bin weights).
+
+    Raises:
+        WeightsUnavailableError: not cached and offline, unreachable, or the download failed.
+    """
+    from huggingface_hub import snapshot_download
+
+    cache = hf_cache_dir(cache_dir)
+    searched = [cache / f"models--{repo.replace('/', '--')}"]
+    done = complete or (lambda folder: True)
+    try:
+        folder = Path(snapshot_download(repo, cache_dir=str(cache), local_files_only=True))
+        if done(folder):
+            return folder
+    except Exception:  # not cached (or half cached): fall through to the download rules
+        pass
+    if offline or env_offline():
+        raise weights_error(model, "offline mode", searched)
+    ok, detail = network_reachable()
+    if not ok:
+        raise weights_error(model, f"no network: {detail}", searched)
+    try:
+        for allow in patterns:
+            with _short_hub_timeouts():
+                folder = Path(snapshot_download(
+                    repo, cache_dir=str(cache), etag_timeout=DOWNLOAD_TIMEOUT_S,
+                    allow_patterns=list(allow),
+                ))
+            if done(folder):
+                return folder
+    except Exception as exc:  # network, 404, auth: all mean "not available"
+        reason = f"download failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        raise weights_error(model, reason, searched) from None
+    raise weights_error(model, "the repo has no usable weights", searched)
+
+
 def fetch_url_file(
     url: str, *, model: str, cache_dir: str | Path | None = None, offline: bool = False
 ) -> Path:
@@ -206,7 +253,7 @@ def _short_hub_timeouts() -> Iterator[None]:
     from huggingface_hub import constants
 
     saved = constants.HF_HUB_DOWNLOAD_TIMEOUT
-    constants.HF_HUB_DOWNLOAD_TIMEOUT = min(saved, DOWNLOAD_TIMEOUT_S)
+    constants.HF_HUB_DOWNLOAD_TIMEOUT = int(min(saved, DOWNLOAD_TIMEOUT_S))
     try:
         yield
     finally:
