@@ -148,3 +148,22 @@ def test_build_reward_model_ray_without_module():
     cfg = RewardConfig(model="demo", goal="x", backend="ray")
     with pytest.raises((ConfigError, DependencyNotInstalled), match="ray"):
         build_reward_model(cfg)
+
+
+def test_build_reward_model_ray_passes_config_to_ray_embedder(monkeypatch, tiny_embedder):
+    distributed = pytest.importorskip("vlm_reward.distributed")
+    seen = {}
+
+    def fake_create(spec, **kwargs):
+        seen.update(spec=spec, **kwargs)
+        return tiny_embedder  # stands in for the actors: the contract is what is passed
+
+    monkeypatch.setattr(distributed.RayEmbedder, "create", staticmethod(fake_create))
+    cfg = RewardConfig(model="demo", goal="x", backend="ray", num_workers=3,
+                       num_cpus_per_worker=0.5, num_gpus_per_worker=0.25, device="cpu",
+                       precision="fp32", batch_size=7, ray_address="auto")
+    rm = build_reward_model(cfg)
+    assert rm.embedder is tiny_embedder
+    assert seen == {"spec": "demo", "num_workers": 3, "num_cpus_per_worker": 0.5,
+                    "num_gpus_per_worker": 0.25, "device": "cpu", "precision": "fp32",
+                    "batch_size": 7, "address": "auto"}

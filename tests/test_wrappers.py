@@ -28,7 +28,7 @@ def reward_model(tiny_embedder) -> RewardModel:
 class _SizedEnv(gym.Env):
     """Renders a frame of the size it is constructed with; reports success every step."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}  # noqa: RUF012
 
     def __init__(self, render_mode=None, width=32, height=24, frame_dtype="uint8", channels=3):
         self.render_mode = render_mode
@@ -147,7 +147,12 @@ def test_bad_arguments(reward_model):
     with pytest.raises(ConfigError, match="mode"):
         VLMReward(env, reward_model, mode="sometimes")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="reward_model"):
-        VLMReward(env, None)  # type: ignore[arg-type]
+        VLMReward(env, None)  # per_step needs a model
+    with pytest.raises(ConfigError, match="reward_model"):
+        VLMReward(env, "not a model")  # type: ignore[arg-type]
+    modelless = VLMReward(env, None, mode="deferred")
+    with pytest.raises(ConfigError, match="reward_model"):
+        modelless.episode_rewards()
     with pytest.raises(ConfigError, match="deferred"):
         VLMReward(env, reward_model).episode_rewards()
 
@@ -233,3 +238,17 @@ def test_sb3_vec_env_per_step(reward_model):
         np.testing.assert_allclose(rewards, reward_model.rewards(frames), atol=1e-5)
         assert all("env_reward" in info for info in infos)
     venv.close()
+
+
+class _NoFrames(_SizedEnv):
+    """Accepts render_mode='rgb_array' but renders nothing (as envs without rendering do)."""
+
+    def render(self):
+        return None
+
+
+def test_env_that_renders_nothing(reward_model):
+    env = VLMReward(_NoFrames(render_mode="rgb_array"), reward_model, mode="deferred")
+    env.reset(seed=0)
+    with pytest.raises(EnvError, match="returned None"):
+        env.step(0)

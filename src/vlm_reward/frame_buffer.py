@@ -93,7 +93,7 @@ class RolloutFrames:
         >>> for _ in range(100):                                        # doctest: +SKIP
         ...     obs, _, term, trunc, infos = envs.step(envs.action_space.sample())
         ...     rollout.add(infos)
-        >>> rewards = rollout.compute(reward_model)  # (100, 2), one embedding pass
+        >>> rewards = rollout.compute(reward_model)  # (100, 2) in one pass   # doctest: +SKIP
     """
 
     def __init__(self, n_envs: int, key: str = FRAME_KEY) -> None:

@@ -82,7 +82,9 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
 
     Args:
         env: an env created with ``render_mode="rgb_array"``.
-        reward_model: frames -> rewards (:class:`vlm_reward.reward.RewardModel`).
+        reward_model: frames -> rewards (:class:`vlm_reward.reward.RewardModel`). May be
+            ``None`` in ``deferred`` mode when rewards are computed elsewhere (training does
+            this, so subprocess envs do not each receive a copy of the model).
         mode: ``per_step`` (reward now) or ``deferred`` (placeholder now, batch later).
         placeholder_reward: reward returned in ``deferred`` mode.
         keep_episode_frames: ``deferred`` mode: also keep the current episode's frames in the
@@ -96,14 +98,16 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
     def __init__(
         self,
         env: gym.Env,
-        reward_model: RewardModel,
+        reward_model: RewardModel | None,
         mode: Mode = "per_step",
         placeholder_reward: float = 0.0,
         keep_episode_frames: bool = True,
     ) -> None:
         if mode not in ("per_step", "deferred"):
             raise ConfigError(f"mode: expected 'per_step' or 'deferred', got {mode!r}")
-        if reward_model is None or not hasattr(reward_model, "rewards"):
+        if (reward_model is None and mode == "per_step") or (
+            reward_model is not None and not hasattr(reward_model, "rewards")
+        ):
             raise ConfigError(
                 f"reward_model: expected a vlm_reward.reward.RewardModel, got "
                 f"{type(reward_model).__name__}"
@@ -145,7 +149,7 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         frame = self.render_frame()
         if self.mode == "per_step":
             start = time.perf_counter()
-            reward = float(self.reward_model.rewards(frame[None])[0])
+            reward = float(self.reward_model.rewards(frame[None])[0])  # type: ignore[union-attr]
             elapsed = time.perf_counter() - start
             self.inference_seconds += elapsed
             info["vlm_reward"] = reward
@@ -165,6 +169,8 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ConfigError(
                 "episode_rewards() needs mode='deferred' and keep_episode_frames=True"
             )
+        if self.reward_model is None:
+            raise ConfigError("episode_rewards() needs a reward_model; this wrapper has none")
         if len(self.episode_frames) == 0:
             return np.zeros(0, np.float32)
         start = time.perf_counter()

@@ -97,7 +97,7 @@ def test_set_state_round_trip_and_validation() -> None:
     env.reset(seed=0)
     state = np.array([0.3, -0.2, 1.0, 0.5])
     env.unwrapped.set_state(state)
-    np.testing.assert_allclose(env.unwrapped.state, state)
+    np.testing.assert_allclose(env.unwrapped.get_state(), state)
     obs, _ = env.reset(seed=0, options={"state": state})
     np.testing.assert_allclose(obs, state.astype(np.float32))
     with pytest.raises(ConfigError, match="state"):

@@ -80,7 +80,7 @@ def test_set_state_round_trip_and_clipping() -> None:
     env = make()
     env.reset(seed=0)
     env.unwrapped.set_state([-0.3, 0.01])
-    np.testing.assert_allclose(env.unwrapped.state, [-0.3, 0.01])
+    np.testing.assert_allclose(env.unwrapped.get_state(), [-0.3, 0.01])
     obs, _ = env.reset(seed=0, options={"state": [-0.3, 0.01]})
     np.testing.assert_allclose(obs, np.float32([-0.3, 0.01]))
     env.unwrapped.set_state([5.0, 1.0])

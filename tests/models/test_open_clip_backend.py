@@ -65,6 +65,18 @@ def test_random_spec_warns_and_flags(tiny_arch: str) -> None:
     assert emb.is_random
 
 
+def test_random_spec_is_deterministic(tiny_arch: str) -> None:
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    with pytest.warns(UserWarning):
+        a = load_model(f"{tiny_arch}/random", device="cpu", precision="fp32")
+    assert torch.equal(torch.random.get_rng_state(), state)  # caller's RNG untouched
+    torch.manual_seed(999)
+    with pytest.warns(UserWarning):
+        b = load_model(f"{tiny_arch}/random", device="cpu", precision="fp32")
+    assert _same(a, b)
+
+
 def test_truncated_checkpoint_is_checkpoint_error(tiny_arch: str, tiny_clip_dir: Path,
                                                   tmp_path: Path) -> None:
     data = (tiny_clip_dir / "open_clip_model.safetensors").read_bytes()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import CARTPOLE, PENDULUM
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
+from conftest import CARTPOLE, PENDULUM
 from vlm_reward.config import build_reward_model
 from vlm_reward.frame_buffer import FRAME_KEY
 from vlm_reward.training.env_factory import make_vec_env
@@ -17,7 +17,7 @@ from vlm_reward.training.stats import RunStats, StopFlag
 
 
 class RecordFrames(VecEnvWrapper):
-    """Keeps every frame the envs return, per vector step: ``frames[t]`` is ``(n_envs, H, W, 3)``."""
+    """Keeps every frame the envs return: ``frames[t]`` is ``(n_envs, H, W, 3)``."""
 
     def __init__(self, venv):
         super().__init__(venv)

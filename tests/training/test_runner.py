@@ -9,8 +9,8 @@ import signal
 
 import numpy as np
 import pytest
-from conftest import PENDULUM
 
+from conftest import PENDULUM
 from vlm_reward.config import load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError
 from vlm_reward.training import evaluate_run, resume, train
@@ -163,3 +163,13 @@ def test_ground_truth_ppo_learns_cartpole(tmp_path):
     # a random policy scores about 22 on CartPole-v1; learning lifts it far above that
     assert results["eval"]["ground_truth_return"] > 150, results["eval"]
     assert results["train"]["vlm_return"] is None
+
+
+@pytest.mark.slow  # spawns two worker processes (~30 s on busy cores)
+def test_subprocess_envs_with_batched_rewards(make_cfg, tmp_path):
+    """Frames travel back through info; the workers never receive the reward model."""
+    cfg = make_cfg("PPO", n_envs=2, vec_env="subproc", total_steps=128,
+                   hyperparameters={"n_steps": 64, "batch_size": 64})
+    results = train(cfg, tmp_path / "run")
+    assert results["relabelled_frames"] == 128
+    assert results["train"]["ground_truth_return"] > 0

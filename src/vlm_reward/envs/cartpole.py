@@ -115,6 +115,10 @@ class CartPoleEnv(gym.Env[np.ndarray, np.int64]):
             [np.clip(x, -TRACK_HALF_LENGTH, TRACK_HALF_LENGTH), x_dot, wrap_angle(theta), theta_dot]
         )
 
+    def get_state(self) -> np.ndarray:
+        """The state as a float64 copy, in the order of ``state_names``."""
+        return self.state.astype(np.float64)
+
     def is_success(self) -> bool:
         """The classic 'balanced' condition: pole within 12 degrees and cart on the track."""
         x, _, theta, _ = self.state

@@ -121,6 +121,10 @@ class MountainCarContinuousEnv(gym.Env[np.ndarray, np.ndarray]):
         self.state = np.array([position, velocity])
         self.reached = self._at_goal(position, velocity)
 
+    def get_state(self) -> np.ndarray:
+        """The state as a float64 copy, in the order of ``state_names``."""
+        return self.state.astype(np.float64)
+
     @staticmethod
     def _at_goal(position: float, velocity: float) -> bool:
         return bool(position >= GOAL_POSITION and velocity >= GOAL_VELOCITY)

@@ -28,8 +28,10 @@ from vlm_reward.models.weights import (
 )
 from vlm_reward.preprocess import ImagePreprocess
 
-__all__ = ["LoadOptions", "OpenCLIPEmbedder", "load_open_clip", "token_length"]
+__all__ = ["RANDOM_SPEC_SEED", "LoadOptions", "OpenCLIPEmbedder", "load_open_clip",
+           "token_length"]
 
+RANDOM_SPEC_SEED = 0
 _PP_KEYS = ("mean", "std", "interpolation", "resize_mode", "fill_color")
 _FOLDER_WEIGHTS = (
     "open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
@@ -133,8 +135,12 @@ def load_open_clip(spec: ModelSpec, opts: LoadOptions) -> OpenCLIPEmbedder:
         assert spec.arch
         pcfg = _default_tag_cfg(spec.arch)
         pp = {k: pcfg[k] for k in _PP_KEYS if k in pcfg}
-        model = _build_arch(spec, spec.arch, opts, quick_gelu=bool(pcfg.get("quick_gelu")),
-                            preprocess_cfg=pp)
+        # ARCH/random is deterministic (seed 0, caller's RNG untouched): every process, Ray
+        # replica and rerun embeds with the same weights, so its numbers are reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_SPEC_SEED)
+            model = _build_arch(spec, spec.arch, opts, quick_gelu=bool(pcfg.get("quick_gelu")),
+                                preprocess_cfg=pp)
         if spec.kind == "open_clip_file":
             assert spec.path
             _load_weights(model, spec.path, spec)

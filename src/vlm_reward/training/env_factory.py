@@ -43,12 +43,17 @@ def make_env(
     mode: str,
     render_size: tuple[int, int] | None = None,
 ) -> gym.Env:
-    """One env of the run; ``mode`` is ``per_step``, ``deferred`` or ``none`` (no VLM)."""
+    """One env of the run; ``mode`` is ``per_step``, ``deferred`` or ``none`` (no VLM).
+
+    ``render_size`` must be resolved by the caller (subprocess workers get no reward model).
+    """
     register_project_envs()
     env = make_rendering_env(cfg.env.id, render_size, **cfg.env.kwargs)
     env = Monitor(env)
-    if reward_model is not None and mode != "none":
-        env = VLMReward(env, reward_model, mode=mode, keep_episode_frames=False)  # type: ignore[arg-type]
+    if mode == "deferred":  # rewards are computed in the main process: no model needed here
+        env = VLMReward(env, None, mode="deferred", keep_episode_frames=False)
+    elif mode == "per_step":
+        env = VLMReward(env, reward_model, mode="per_step")
     return env
 
 
@@ -60,9 +65,11 @@ def make_vec_env(cfg: RunConfig, reward_model: RewardModel | None) -> VecEnv:
         mode = "deferred" if cfg.reward_mode == "batched" else "per_step"
     size = _render_size(cfg, reward_model)
 
+    env_model = reward_model if mode == "per_step" else None
+
     def factory(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
-            env = make_env(cfg, reward_model, mode, size)
+            env = make_env(cfg, env_model, mode, size)
             env.action_space.seed(cfg.seed + rank)
             return env
 

@@ -48,19 +48,33 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
+def _require_wandb(cfg: RunConfig) -> Any:
     if cfg.logging.wandb is None:
         return None
     try:
         import wandb
     except ImportError as exc:
         raise DependencyNotInstalled("wandb", "wandb", "logging.wandb") from exc
+    return wandb
+
+
+def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
+    wandb = _require_wandb(cfg)
+    if wandb is None or cfg.logging.wandb is None:
+        return None
     w = cfg.logging.wandb
     return wandb.init(
         project=w.project, entity=w.entity, mode=w.mode, dir=str(run_dir),
         name=run_dir.name, id=run_dir.name, resume="allow" if resume_run else None,
         config=cfg.model_dump(mode="json"), sync_tensorboard=True,
     )
+
+
+def _close_reward_model(reward_model: Any) -> None:
+    """Release remote resources (Ray actors) of the embedder, if it holds any."""
+    close = getattr(getattr(reward_model, "embedder", None), "close", None)
+    if callable(close):
+        close()
 
 
 def _seed_everything(seed: int) -> None:
@@ -85,6 +99,7 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
         >>> cfg = load_run_config("configs/cartpole-cpu.yaml", ["total_steps=2000"])
         >>> results = train(cfg, "runs/demo")                                    # doctest: +SKIP
     """
+    _require_wandb(cfg)  # fail before creating anything
     run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(cfg)
     if (run_dir / "config.yaml").exists():
         raise ConfigError(
@@ -223,6 +238,7 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     finally:
         env.close()
         eval_env.close()
+        _close_reward_model(reward_model)
         if wandb_run is not None:
             wandb_run.finish()
 
@@ -256,6 +272,7 @@ def evaluate_run(
         results = run_episodes(model, env, episodes, seed, record_first=video)
     finally:
         env.close()
+        _close_reward_model(reward_model)
     summary = summarise(results)
     summary["num_timesteps"] = latest["num_timesteps"]
     summary["checkpoint"] = latest["model"].name

@@ -1,0 +1,73 @@
+"""``vlm-reward render``: save sample frames of an environment (what the VLM will see)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vlm_reward.cli import app
+from vlm_reward.errors import ConfigError
+
+__all__ = ["render"]
+
+console = Console()
+
+
+@app.command()
+def render(
+    env_id: str = typer.Argument(..., help="Gymnasium id, e.g. vlm_reward/CartPole-v0."),
+    out: Path = typer.Option(..., "--out", help="Folder for the PNGs (created if missing)."),
+    n_frames: int = typer.Option(8, "--n-frames", help="How many frames to save."),
+    seed: int = typer.Option(0, help="Seed of the env and of the random policy."),
+    width: int | None = typer.Option(None, help="Frame width in pixels."),
+    height: int | None = typer.Option(None, help="Frame height in pixels."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Env keyword argument key=value (repeatable), e.g. textured=false."
+    ),
+) -> None:
+    """Run a random policy and save its frames as PNGs, to check what the VLM will see.
+
+    Frames are rendered at --width/--height when the env accepts them (the vlm_reward envs
+    and MuJoCo envs do); other envs are rendered at their own size and resized.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from vlm_reward.envs.frames import (
+        iter_random_frames,
+        make_rgb_env,
+        parse_env_kwargs,
+        write_png,
+    )
+
+    if n_frames < 1:
+        raise ConfigError(f"--n-frames: expected at least 1, got {n_frames}")
+    for name, value in (("--width", width), ("--height", height)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name}: expected a positive number of pixels, got {value}")
+    kwargs = parse_env_kwargs(set_)
+    env, native = make_rgb_env(env_id, width=width, height=height, kwargs=kwargs)
+    out.mkdir(parents=True, exist_ok=True)
+    resize: tuple[int, int] | None = None
+    shape = None
+    try:
+        with Progress(
+            TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("frames", total=n_frames)
+            for i, frame in enumerate(iter_random_frames(env, env_id, n_frames, seed)):
+                if not native and (width or height) and resize is None:
+                    h0, w0 = frame.shape[:2]
+                    resize = (width or round(w0 * height / h0), height or round(h0 * width / w0))
+                write_png(frame, out / f"frame_{i:05d}.png", resize)
+                shape = resize[::-1] if resize else frame.shape[:2]
+                progress.advance(task)
+    finally:
+        env.close()
+    note = "" if native or resize is None else " (resized: the env does not take width/height)"
+    console.print(
+        f"saved {n_frames} frames of {env_id} ({shape[1]}x{shape[0]}){note} to {out}",
+        highlight=False,
+    )
