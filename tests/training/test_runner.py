@@ -189,3 +189,14 @@ def test_project_cartpole_env_sized_to_the_model(make_cfg, tmp_path):
 
     frame = imageio.get_reader(tmp_path / "run" / results["eval"]["video"]).get_data(0)
     assert frame.shape == (32, 32, 3)  # rendered at the tiny model's 32x32 input size
+
+
+def test_run_folder_of_a_failed_start_can_be_reused(make_cfg, tmp_path):
+    from vlm_reward.errors import VLMRewardError
+
+    good = make_cfg("PPO", total_steps=64, hyperparameters={"n_steps": 64, "batch_size": 64})
+    bad = good.model_copy(deep=True)
+    bad.reward.model = str(tmp_path / "no-such-model")
+    with pytest.raises(VLMRewardError):
+        train(bad, tmp_path / "run")
+    assert train(good, tmp_path / "run")["status"] == "completed"
