@@ -173,3 +173,30 @@ def test_subprocess_envs_with_batched_rewards(make_cfg, tmp_path):
     results = train(cfg, tmp_path / "run")
     assert results["relabelled_frames"] == 128
     assert results["train"]["ground_truth_return"] > 0
+
+
+def test_project_cartpole_env_sized_to_the_model(make_cfg, tmp_path):
+    """The project's CartPole renders at the VLM input size and reports success."""
+    pytest.importorskip("vlm_reward.envs")
+    cfg = make_cfg("PPO", env="vlm_reward/CartPole-v0", total_steps=128,
+                   hyperparameters={"n_steps": 64, "batch_size": 64})
+    cfg.env.kwargs = {"episode_length": 32}
+    results = train(cfg, tmp_path / "run")
+    assert results["train"]["episodes"] == 4  # fixed episode length, no early termination
+    assert results["train"]["success_rate"] is not None
+    assert results["eval"]["success_rate"] is not None
+    import imageio.v2 as imageio
+
+    frame = imageio.get_reader(tmp_path / "run" / results["eval"]["video"]).get_data(0)
+    assert frame.shape == (32, 32, 3)  # rendered at the tiny model's 32x32 input size
+
+
+def test_run_folder_of_a_failed_start_can_be_reused(make_cfg, tmp_path):
+    from vlm_reward.errors import VLMRewardError
+
+    good = make_cfg("PPO", total_steps=64, hyperparameters={"n_steps": 64, "batch_size": 64})
+    bad = good.model_copy(deep=True)
+    bad.reward.model = str(tmp_path / "no-such-model")
+    with pytest.raises(VLMRewardError):
+        train(bad, tmp_path / "run")
+    assert train(good, tmp_path / "run")["status"] == "completed"

@@ -101,7 +101,8 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
     """
     _require_wandb(cfg)  # fail before creating anything
     run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(cfg)
-    if (run_dir / "config.yaml").exists():
+    # a folder whose run failed before its first checkpoint may be reused
+    if (run_dir / "config.yaml").exists() and (run_dir / "checkpoints" / "latest.json").exists():
         raise ConfigError(
             f"run dir {run_dir} already holds a run; continue it with "
             f"`vlm-reward train --resume {run_dir}` or choose another --run-dir"
