@@ -76,3 +76,16 @@ def test_cli_errors_are_one_line(tmp_path, tiny_clip_dir):
     proc = _run("evaluate", str(tmp_path / "nope"), cwd=tmp_path)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ray_address_unreachable_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "vlm_reward", "train", "configs/cartpole-cpu.yaml",
+         "--ray-address", "127.0.0.1:1", "--run-dir", str(run_dir)],
+        capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2],
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "127.0.0.1:1" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not run_dir.exists()

@@ -58,12 +58,26 @@ def train(
     resume: Path | None = typer.Option(
         None, "--resume", help="Continue the run in this folder from its last checkpoint."
     ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address",
+        help="Compute rewards on a Ray cluster: 'auto', HOST:PORT, or 'local' to start one here "
+        "(sets reward.backend=ray).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Train an agent from a config; Ctrl-C saves a checkpoint (continue with --resume)."""
     from vlm_reward import training
     from vlm_reward.config import load_run_config
 
+    if ray_address is not None:
+        from vlm_reward.distributed import init_ray
+
+        # Connect first: the Ray embedder then reuses this connection, also on --resume.
+        init_ray(None if ray_address == "local" else ray_address)
+        if resume is None:
+            set_ = [*set_, "reward.backend=ray"]
+            if ray_address != "local":
+                set_.append(f"reward.ray_address={ray_address}")
     if resume is not None:
         if config is not None or set_ or run_dir is not None:
             raise ConfigError(
