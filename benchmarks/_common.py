@@ -108,6 +108,7 @@ class NaiveReward:
     def __init__(self, spec: str, goal: str = GOAL) -> None:
         import open_clip
         import torch
+
         from vlm_reward import load_model
 
         with warnings.catch_warnings():

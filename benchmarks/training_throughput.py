@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 import warnings
@@ -46,10 +47,8 @@ def _env_id() -> str:
     """The paper's CartPole variant if the envs package registers it, else Gymnasium's."""
     import gymnasium as gym
 
-    try:
+    with contextlib.suppress(ImportError):
         import vlm_reward.envs  # noqa: F401
-    except ImportError:
-        pass
     return "vlm_reward/CartPole-v0" if "vlm_reward/CartPole-v0" in gym.registry else "CartPole-v1"
 
 

@@ -181,8 +181,10 @@ def apply_fast_path(
         visual.to(memory_format=torch.channels_last)
         applied.append("channels_last")
     if visual is not None and fp.int8:
-        model.visual = _quantize_int8(visual)
-        applied.append("int8")
+        quantized = _quantize_int8(visual)
+        if quantized is not None:
+            model.visual = quantized
+            applied.append("int8")
     if visual is not None and fp.onnx:
         model.visual = OnnxImageTower.from_module(visual, _input_size(embedder))
         applied.append("onnx")
@@ -213,15 +215,31 @@ def _input_size(embedder: Embedder) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _quantize_int8(visual: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 quantisation of every ``nn.Linear`` in the tower (fbgemm on x86)."""
+def _quantize_int8(visual: torch.nn.Module) -> torch.nn.Module | None:
+    """Dynamic int8 quantisation of the tower's ``nn.Linear`` layers (fbgemm on x86).
+
+    Only layers that are *called* as modules can be swapped: attention pools (ResNet CLIP)
+    and ``nn.MultiheadAttention`` read their projections' weights directly, so their Linear
+    children stay fp32. Returns ``None`` when no layer qualifies (nothing to gain).
+    """
     from torch.ao.quantization import quantize_dynamic
 
+    names = set()
+    for parent_name, parent in visual.named_modules():
+        if isinstance(parent, torch.nn.MultiheadAttention) or "AttentionPool" in type(
+            parent
+        ).__name__:
+            continue
+        for child_name, child in parent.named_children():
+            if type(child) is torch.nn.Linear:
+                names.add(f"{parent_name}.{child_name}" if parent_name else child_name)
+    if not names:
+        return None
     with warnings.catch_warnings():
         # torch points eager quantisation users at torchao; the eager API still works and needs
         # no extra package, which is why we use it here.
         warnings.simplefilter("ignore")
-        return quantize_dynamic(visual, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(visual, names, dtype=torch.qint8)
 
 
 class OnnxImageTower(torch.nn.Module):
@@ -268,8 +286,5 @@ def _import_onnxruntime() -> Any:
     try:
         import onnxruntime
     except ImportError as exc:
-        raise DependencyNotInstalled(
-            "fast_path.onnx needs ONNX Runtime: pip install 'vlm-reward[onnx]' "
-            "(onnxruntime and onnx), or turn the onnx switch off"
-        ) from exc
+        raise DependencyNotInstalled("onnxruntime", "onnx", "fast_path.onnx") from exc
     return onnxruntime
