@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import open_clip
 import torch
@@ -13,6 +15,9 @@ from vlm_reward.errors import ModelNotFoundError
 from vlm_reward.models.base import Embedder
 from vlm_reward.models.open_clip_backend import OpenCLIPEmbedder
 from vlm_reward.preprocess import ImagePreprocess
+
+if TYPE_CHECKING:
+    from vlm_reward.models.acceleration import FastPath
 
 __all__ = ["load_model"]
 
@@ -25,8 +30,14 @@ def load_model(
     batch_size: int = 64,
     cache_dir: str | None = None,
     offline: bool = False,
+    fast_path: FastPath | Mapping[str, Any] | None = None,
 ) -> Embedder:
-    """Load a VLM from a spec string and return it behind the :class:`Embedder` interface."""
+    """Load a VLM from a spec string and return it behind the :class:`Embedder` interface.
+
+    ``fast_path`` holds the speed-up switches of
+    :class:`vlm_reward.models.acceleration.FastPath` (e.g. ``{"int8": True}``); ``None``
+    applies the defaults, which are on only where safe and measured to help.
+    """
     dev = resolve_device(device)
     dtype = resolve_precision(precision, dev)
     path = Path(spec.removeprefix("local-dir:"))
@@ -57,5 +68,8 @@ def load_model(
     model = model.to(dtype=dtype).eval()
     emb = OpenCLIPEmbedder(model, tokenizer, preprocess, name=spec, device=dev, dtype=dtype,
                            batch_size=batch_size, is_random=is_random)
+    from vlm_reward.models.acceleration import apply_fast_path
+
+    apply_fast_path(emb, fast_path)
     emb.warn_if_random()
     return emb
