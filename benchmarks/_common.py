@@ -94,6 +94,7 @@ def build_reward_model(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the random-weights warning: expected in benchmarks
         emb = load_model(spec, device="cpu", precision=precision, batch_size=batch_size)
+    # The loader may already have applied the default switches; re-applying sets exactly these.
     apply_fast_path(emb, FastPath.from_value(fast_path))
     return RewardModel.from_prompts(emb, goal)
 
@@ -110,10 +111,12 @@ class NaiveReward:
         import torch
 
         from vlm_reward import load_model
+        from vlm_reward.models.acceleration import FastPath, apply_fast_path
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             emb = load_model(spec, device="cpu", precision="fp32")
+        apply_fast_path(emb, FastPath.off())  # plain fp32 eager model, whatever the loader did
         self.model = emb.model
         pre = emb.preprocess
         self.transform = open_clip.image_transform(

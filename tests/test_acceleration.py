@@ -236,3 +236,23 @@ def test_model_switches_need_an_image_tower(tiny_embedder) -> None:
 
     with pytest.raises(ConfigError, match="need an open_clip image tower"):
         apply_fast_path(NoTower(), {"int8": True})  # type: ignore[arg-type]
+
+
+# --- wiring through the loader ------------------------------------------------------------
+
+def test_loader_applies_defaults_and_passes_switches(tiny_clip_dir: Path) -> None:
+    default = load_model(str(tiny_clip_dir), device="cpu", precision="fp32")
+    assert default.fast_path == FastPath()
+    off = load_model(str(tiny_clip_dir), device="cpu", precision="fp32",
+                     fast_path={"uint8_resize": False, "channels_last": False})
+    assert off.fast_path_applied == ()
+    with pytest.raises(ConfigError, match="unknown switch"):
+        load_model(str(tiny_clip_dir), device="cpu", fast_path={"turbo": True})
+
+
+def test_reapplying_off_after_defaults_restores_the_plain_resnet(tiny_resnet_dir: Path) -> None:
+    emb = _load(tiny_resnet_dir)  # the loader applied channels_last
+    assert "channels_last" in emb.fast_path_applied
+    apply_fast_path(emb, FastPath.off())
+    assert emb.fast_path_applied == ()
+    assert emb.model.visual.conv1.weight.is_contiguous()

@@ -140,13 +140,18 @@ def apply_fast_path(
     that took effect are recorded in ``embedder.fast_path_applied`` so benchmarks and logs can
     say what actually ran.
 
+    Calling it again re-sets ``uint8_resize`` and ``channels_last`` (so ``FastPath.off()``
+    after the loader's defaults gives the plain path), but ``int8``, ``onnx`` and ``compile``
+    replace the image tower and stay in effect: load the model again to drop them.
+
     Raises:
         ConfigError: for combinations that cannot work (int8/onnx on GPU or with bf16,
             int8 together with onnx, a model without an image tower for model-level switches).
         DependencyNotInstalled: ``onnx`` requested but ONNX Runtime is not installed.
     """
     fp = FastPath.from_value(fast_path)
-    applied: list[str] = list(getattr(embedder, "fast_path_applied", ()))
+    # tower replacements of an earlier call stay in effect; everything else is re-decided
+    applied = [a for a in getattr(embedder, "fast_path_applied", ()) if a in _REPLACES_TOWER]
     set_num_threads(fp.num_threads)
     if fp.num_threads is not None:
         applied.append("num_threads")
@@ -160,8 +165,7 @@ def apply_fast_path(
         if fp.uint8_resize:
             applied.append("uint8_resize")
 
-    wants_model = fp.int8 or fp.compile or fp.onnx or fp.channels_last
-    visual = _image_tower(embedder) if wants_model else None
+    visual = _image_tower(embedder)
     if visual is None and (fp.int8 or fp.compile or fp.onnx):
         raise ConfigError(
             f"fast_path: int8/compile/onnx need an open_clip image tower; "
@@ -177,23 +181,29 @@ def apply_fast_path(
         )
 
     model = embedder.model  # type: ignore[attr-defined]
-    if visual is not None and fp.channels_last and _has_conv2d(visual, min_count=2):
-        visual.to(memory_format=torch.channels_last)
-        applied.append("channels_last")
-    if visual is not None and fp.int8:
+    if visual is not None and _has_conv2d(visual, min_count=2):
+        if fp.channels_last:
+            visual.to(memory_format=torch.channels_last)
+            applied.append("channels_last")
+        else:  # undo an earlier call, so that "off" really means the plain layout
+            visual.to(memory_format=torch.contiguous_format)
+    if visual is not None and fp.int8 and "int8" not in applied:
         quantized = _quantize_int8(visual)
         if quantized is not None:
             model.visual = quantized
             applied.append("int8")
-    if visual is not None and fp.onnx:
+    if visual is not None and fp.onnx and "onnx" not in applied:
         model.visual = OnnxImageTower.from_module(visual, _input_size(embedder))
         applied.append("onnx")
-    if fp.compile and visual is not None:
+    if visual is not None and fp.compile and "compile" not in applied:
         model.visual = torch.compile(model.visual)
         applied.append("compile")
     embedder.fast_path = fp  # type: ignore[attr-defined]
     embedder.fast_path_applied = tuple(dict.fromkeys(applied))  # type: ignore[attr-defined]
     return embedder
+
+
+_REPLACES_TOWER = ("int8", "onnx", "compile")
 
 
 def _image_tower(embedder: Embedder) -> torch.nn.Module | None:
