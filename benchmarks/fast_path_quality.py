@@ -1,13 +1,16 @@
 """Quality of the fast paths: how far each one moves embeddings and rewards from fp32.
 
-On rendered CartPole-v1 frames (400x600), each fast-path variant is compared with the fp32
+On rendered frames (400x600; half CartPole-v1, half MountainCar-v0 so that rewards vary
+between frames), each fast-path variant is compared with the fp32
 reference pipeline, open_clip's own per-frame PIL transform + fp32 eager model (the naive
 baseline): per-frame cosine similarity of the image embeddings (must stay >= 0.99), and for
 rewards the largest absolute difference and the Pearson and Spearman correlations over frames.
 
 Random weights (``ARCH/random``) are used since no pretrained weights can be downloaded here.
-Their rewards vary little from frame to frame (the spread is reported), which makes the rank
-correlation a harsh test: tiny numeric noise can reorder nearly tied rewards.
+Every configuration is loaded with the same seed, so all hold the same random weights. Random
+towers embed all frames of one scene almost alike, so rewards vary little from frame to frame
+(the spread is reported); that makes the rank correlation a harsh test: tiny numeric noise
+can reorder nearly tied rewards.
 
 Example:
     python -m benchmarks.fast_path_quality --models ViT-B-32 --frames 32
@@ -58,12 +61,15 @@ def run(models: list[str], frames: int = 48, variants: list[str] | None = None) 
     variants = list(DEFAULT_VARIANTS if variants is None else variants)
     if "onnx" in variants and importlib.util.find_spec("onnxruntime") is None:
         variants.remove("onnx")
-    images = cartpole_frames(frames, seed=1)
+    half = frames // 2
+    images = np.concatenate([cartpole_frames(frames - half, seed=1),
+                             cartpole_frames(half, seed=1, env_id="MountainCar-v0")])
     result: dict[str, Any] = {
         "benchmark": "fast_path_quality",
         "system": system_info(),
         "settings": {"frames": frames, "frame_shape": list(images.shape[1:]),
                      "reference": "fp32 eager, open_clip PIL transform per frame",
+                     "frames_from": ["CartPole-v1", "MountainCar-v0"],
                      "embedding_cosine_floor": EMBEDDING_COSINE_FLOOR},
         "models": {},
     }
