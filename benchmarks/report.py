@@ -36,6 +36,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"at start {', '.join(f'{x:.1f}' for x in sysinfo['load_average'])} (shared machine). "
         f"Suite time {results.get('suite_seconds', 0) / 60:.1f} min."
     )
+    for section, when in results.get("reused_sections", {}).items():
+        out.append(f"The `{section}` section comes from an earlier run ({when}); it does not "
+                   "depend on machine load.")
     reward = results.get("reward")
     if reward:
         st = reward["settings"]

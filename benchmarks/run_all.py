@@ -8,6 +8,11 @@ every budget for a smoke run (the figures are then noisier, not different in kin
 Example:
     python -m benchmarks.run_all --out benchmarks/results/latest.json
     python -m benchmarks.run_all --quick --skip training,memory
+    python -m benchmarks.run_all --skip quality,memory --reuse benchmarks/results/earlier.json
+
+``--reuse`` copies the skipped sections from an earlier result file, so sections that do not
+depend on machine load (quality, memory) can be measured at another time than the timed ones;
+each section keeps its own ``system`` block saying when and where it ran.
 """
 
 from __future__ import annotations
@@ -132,6 +137,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", default="benchmarks/results/latest.json",
                         help="JSON file for all results ('' to skip writing)")
     parser.add_argument("--json", action="store_true", help="also print the JSON on stdout")
+    parser.add_argument("--reuse", default=None,
+                        help="earlier run_all JSON to take the skipped sections from")
     args = parser.parse_args(argv)
     skip = {s for s in args.skip.split(",") if s}
     unknown = skip - set(SECTIONS)
@@ -163,6 +170,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             batch=16 if quick else 128,
         )
     results["suite_seconds"] = time.perf_counter() - start
+    if args.reuse:
+        earlier = json.loads(Path(args.reuse).read_text())
+        reused = [s for s in SECTIONS if s in skip and s in earlier]
+        results.update({s: earlier[s] for s in reused})
+        results["reused_sections"] = {s: earlier[s]["system"]["time_utc"] for s in reused}
     render_tables(results)
     if args.out:
         path = Path(args.out)
