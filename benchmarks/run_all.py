@@ -137,6 +137,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", default="benchmarks/results/latest.json",
                         help="JSON file for all results ('' to skip writing)")
     parser.add_argument("--json", action="store_true", help="also print the JSON on stdout")
+    parser.add_argument("--batch-sizes", default=None,
+                        help="reward batch sweep (default 1,8,32,128; quick 1,8)")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="frames per reward measurement of ours (default 32; quick 8)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="interleaved timing rounds (default 3; quick 1)")
+    parser.add_argument("--train-steps", type=int, default=None,
+                        help="env steps per training configuration (default 256; quick 32)")
     parser.add_argument("--reuse", default=None,
                         help="earlier run_all JSON to take the skipped sections from")
     args = parser.parse_args(argv)
@@ -152,10 +160,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if "compute" not in skip:
         results["compute"] = compute_limit.run(models, n=1024 if quick else 2048)
     if "reward" not in skip:
+        frames = args.frames or (8 if quick else 32)
         results["reward"] = reward_throughput.run(
-            models, [1, 8] if quick else [1, 8, 32, 128], frames=8 if quick else 32,
-            naive_frames=4 if quick else 16, variant_batch=8 if quick else 32,
-            rounds=1 if quick else 3,
+            models,
+            [int(b) for b in args.batch_sizes.split(",")] if args.batch_sizes
+            else ([1, 8] if quick else [1, 8, 32, 128]),
+            frames=frames, naive_frames=max(4, frames // 2), variant_batch=frames,
+            rounds=args.rounds or (1 if quick else 3),
         )
     if "quality" not in skip:
         results["quality"] = fast_path_quality.run(models, frames=8 if quick else 48)
@@ -165,9 +176,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             batch=8 if quick else 32,
         )
     if "training" not in skip:
+        steps = args.train_steps or (32 if quick else 256)
         results["training"] = training_throughput.run(
-            models[0], steps=32 if quick else 256, n_steps=16 if quick else 128,
-            batch=16 if quick else 128,
+            models[0], steps=steps, n_steps=max(16, steps // 2), batch=max(16, steps // 2),
         )
     results["suite_seconds"] = time.perf_counter() - start
     if args.reuse:
