@@ -40,6 +40,7 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(f"The `{section}` section comes from an earlier run ({when}); it does not "
                    "depend on machine load.")
     reward = results.get("reward")
+    out += _targets(results)
     if reward:
         st = reward["settings"]
         out += ["", "### Reward throughput (400x600 uint8 frames -> rewards)", "",
@@ -120,6 +121,43 @@ def markdown(results: dict[str, Any]) -> str:
             out.append(f"| {arch} | {_f(v['image_tower_gflops_per_frame'], 2)} | "
                        f"{_f(v['fp32_ceiling_frames_per_s'])} | {_f(best)} | {_f(share, 2)} |")
     return "\n".join(out) + "\n"
+
+
+def _targets(results: dict[str, Any], arch: str = "ViT-B-32") -> list[str]:
+    """Issue 7's targets next to the measured figures of this run (ViT-B-32)."""
+    from benchmarks.run_all import TARGETS
+
+    reward = results.get("reward", {}).get("models", {}).get(arch)
+    training = results.get("training")
+    compute = results.get("compute", {}).get("models", {}).get(arch)
+    if not (reward or training):
+        return []
+    rows = ["", f"### Targets (issue 7, {arch}) vs this run", "",
+            "| target | goal | measured | met |", "|---|---:|---:|---|"]
+    if reward:
+        default = max(reward["batch_sweep"], key=lambda r: r["frames_per_s"])
+        best_name, best = max(((n, v) for n, v in reward["variants"].items()),
+                              key=lambda nv: nv[1]["frames_per_s"])
+        for label, fps, ratio in (
+            (f"default fast path (batch {default['batch_size']})", default["frames_per_s"],
+             default["x_naive"]),
+            (f"fastest variant `{best_name}` (batch {best['batch_size']})", best["frames_per_s"],
+             best["x_naive"]),
+        ):
+            rows.append(f"| reward frames/s, {label} | {TARGETS['reward_frames_per_s']:.0f} | "
+                        f"{fps:.1f} | {'yes' if fps >= TARGETS['reward_frames_per_s'] else 'no'} |")
+            rows.append(f"| reward x naive, {label} | {TARGETS['reward_x_naive']:.0f}x | "
+                        f"{ratio:.1f}x | {'yes' if ratio >= TARGETS['reward_x_naive'] else 'no'} |")
+    if training:
+        name, v = max(((n, m) for n, m in training["modes"].items() if n != "ground_truth"),
+                      key=lambda nv: nv[1]["env_steps_per_s"])
+        sps = v["env_steps_per_s"]
+        rows.append(f"| training env steps/s (`{name}`) | {TARGETS['training_steps_per_s']:.0f} | "
+                    f"{sps:.1f} | {'yes' if sps >= TARGETS['training_steps_per_s'] else 'no'} |")
+    if compute:
+        rows.append(f"| fp32 compute ceiling of this CPU, this run (frames/s) | - | "
+                    f"{compute['fp32_ceiling_frames_per_s']:.1f} | - |")
+    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
