@@ -140,7 +140,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch-sizes", default=None,
                         help="reward batch sweep (default 1,8,32,128; quick 1,8)")
     parser.add_argument("--frames", type=int, default=None,
-                        help="frames per reward measurement of ours (default 32; quick 8)")
+                        help="frames per measurement of ours and per memory run (default 32; quick 8)")
+    parser.add_argument("--quality-frames", type=int, default=None,
+                        help="rendered frames for the quality section (default 48; quick 8)")
     parser.add_argument("--rounds", type=int, default=None,
                         help="interleaved timing rounds (default 3; quick 1)")
     parser.add_argument("--train-steps", type=int, default=None,
@@ -169,11 +171,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rounds=args.rounds or (1 if quick else 3),
         )
     if "quality" not in skip:
-        results["quality"] = fast_path_quality.run(models, frames=8 if quick else 48)
+        results["quality"] = fast_path_quality.run(
+            models, frames=args.quality_frames or (8 if quick else 48)
+        )
     if "memory" not in skip:
         results["memory"] = peak_memory.run(
-            models, list(peak_memory.DEFAULT_VARIANTS), frames=8 if quick else 32,
-            batch=8 if quick else 32,
+            models, list(peak_memory.DEFAULT_VARIANTS), frames=args.frames or (8 if quick else 32),
+            batch=args.frames or (8 if quick else 32),
         )
     if "training" not in skip:
         steps = args.train_steps or (32 if quick else 256)
