@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch-sizes", default=None,
                         help="reward batch sweep (default 1,8,32,128; quick 1,8)")
     parser.add_argument("--frames", type=int, default=None,
-                        help="frames per measurement of ours and per memory run (default 32; quick 8)")
+                        help="frames per reward and memory measurement (default 32; quick 8)")
     parser.add_argument("--quality-frames", type=int, default=None,
                         help="rendered frames for the quality section (default 48; quick 8)")
     parser.add_argument("--rounds", type=int, default=None,
