@@ -27,7 +27,7 @@ browser:
 		  echo "warning: could not install chromium; browser tests will be skipped"; }
 
 test: $(STAMP) browser
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check
 	$(PY) -m pytest
 
 bench: $(STAMP)

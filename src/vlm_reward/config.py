@@ -222,6 +222,12 @@ class RunConfig(_Strict):
     )
     total_steps: int = Field(ge=1, description="Env steps to train for (summed over envs).")
     device: str = Field(default="auto", description="Device of the SB3 policy networks.")
+    torch_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="torch CPU threads for this run; null keeps torch's default. On busy or "
+        "small CPUs 1 is often fastest (tiny policy nets lose time to thread spinning).",
+    )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
 
     @field_validator("reward", mode="before")

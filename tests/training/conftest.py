@@ -38,3 +38,14 @@ def make_cfg(tiny_clip_dir: Path):
         return validate_run_config(data)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Two shared cores: tiny nets run far faster on one thread than on two contending ones."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

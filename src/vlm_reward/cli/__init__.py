@@ -29,7 +29,12 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 # Command modules, each adding its commands to `app` at import.
-COMMAND_MODULES: tuple[str, ...] = ("core", "train")
+COMMAND_MODULES: tuple[str, ...] = (
+    "core",
+    "train",
+    "eval",
+    "label",
+)
 
 
 @app.callback()
@@ -52,26 +57,15 @@ for _module in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
+    """Console-script entry point: usage errors are handled by typer, ours become one line."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)
     except VLMRewardError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(130)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
 
 
 __all__ += ["GlobalOptions"]

@@ -1,31 +1,304 @@
-"""Core commands: doctor, models, score (minimal; extended by the core issue)."""
+"""Core commands: ``doctor`` (what to check first), ``models`` (what can be loaded) and
+``score`` (rewards for image files or a video)."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import json
+import os
 import platform
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
+from vlm_reward.cli.options import options
+from vlm_reward.errors import ConfigError, FrameError
+
+__all__ = ["doctor", "doctor_report", "models", "read_frames", "score"]
 
 console = Console()
 
-@app.command()
-def doctor() -> None:
-    """Check versions, devices and bf16 support: what to look at first."""
+_EXTRAS: dict[str, tuple[str, ...]] = {
+    "hf": ("transformers",),
+    "ray": ("ray",),
+    "web": ("fastapi", "uvicorn", "httpx"),
+    "mujoco": ("mujoco",),
+    "dev": ("pytest", "hypothesis", "ruff"),
+}
+_VERSIONS = ("torch", "open_clip_torch", "transformers", "huggingface_hub", "numpy",
+             "gymnasium", "stable-baselines3", "ray")
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
+_VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".gif"}
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def doctor_report(check_network: bool = True) -> dict[str, Any]:
+    """Everything ``vlm-reward doctor`` shows, as plain data (also its ``--json`` output)."""
     import torch
 
     from vlm_reward import __version__
-    from vlm_reward.device import cpu_has_fast_bf16
+    from vlm_reward.device import cpu_has_fast_bf16, resolve_device, resolve_precision
+    from vlm_reward.models.specs import BUNDLED_DIR
+    from vlm_reward.models.weights import (
+        clip_url_cache_dir,
+        env_offline,
+        hf_cache_dir,
+        hf_endpoint,
+        network_reachable,
+        scan_caches,
+    )
 
-    table = Table(title="vlm-reward doctor", show_header=False)
-    table.add_row("vlm-reward", __version__)
-    table.add_row("python", platform.python_version())
-    table.add_row("torch", torch.__version__)
-    table.add_row("cuda available", str(torch.cuda.is_available()))
-    table.add_row("cpu fast bf16", str(cpu_has_fast_bf16()))
+    auto_dev = resolve_device("auto")
+    cuda = torch.cuda.is_available()
+    offline = options.offline or env_offline()
+    if offline:
+        downloads: dict[str, Any] = {"possible": False, "detail": "offline mode"}
+    elif check_network:
+        ok, detail = network_reachable()
+        downloads = {"possible": ok, "detail": detail if not ok else f"{hf_endpoint()} reachable"}
+    else:
+        downloads = {"possible": None, "detail": "not checked"}
+    return {
+        "vlm_reward": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": {name: _version(name) for name in _VERSIONS},
+        "device": {
+            "auto": str(auto_dev),
+            "cuda_available": cuda,
+            "cuda_devices": [torch.cuda.get_device_name(i)
+                             for i in range(torch.cuda.device_count())] if cuda else [],
+            "cpu_threads": torch.get_num_threads(),
+        },
+        "precision": {
+            "cpu_fast_bf16": cpu_has_fast_bf16(),
+            "cuda_bf16": bool(cuda and torch.cuda.is_bf16_supported()),
+            "auto_picks": str(resolve_precision("auto", auto_dev)).removeprefix("torch."),
+        },
+        "extras": {
+            extra: all(importlib.util.find_spec(mod) is not None for mod in mods)
+            for extra, mods in _EXTRAS.items()
+        },
+        "backends": {
+            "open_clip": importlib.util.find_spec("open_clip") is not None,
+            "transformers": importlib.util.find_spec("transformers") is not None,
+        },
+        "demo_model": (BUNDLED_DIR / "demo" / "open_clip_config.json").is_file(),
+        "caches": {"hf_hub": str(hf_cache_dir()), "open_clip_urls": str(clip_url_cache_dir())},
+        "cached_weights": scan_caches(),
+        "offline": offline,
+        "downloads": downloads,
+    }
+
+
+@app.command()
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of tables."),
+    no_network: bool = typer.Option(False, "--no-network", help="Skip the download check."),
+) -> None:
+    """Check versions, devices, bf16 support, extras, cached weights and downloads."""
+    report = doctor_report(check_network=not no_network)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+
+    def yes(flag: Any) -> str:
+        return {True: "[green]yes[/]", False: "[red]no[/]"}.get(flag, "[yellow]?[/]")
+
+    table = Table(title="vlm-reward doctor", show_header=False, title_justify="left")
+    table.add_row("vlm-reward", report["vlm_reward"])
+    table.add_row("python", f"{report['python']} ({report['platform']})")
+    for name, ver in report["versions"].items():
+        table.add_row(name, ver or "[dim]not installed[/]")
+    dev, prec = report["device"], report["precision"]
+    table.add_row("device (auto)", dev["auto"])
+    table.add_row("cuda", yes(dev["cuda_available"]) + (
+        f" ({', '.join(dev['cuda_devices'])})" if dev["cuda_devices"] else ""))
+    table.add_row("cpu native bf16", yes(prec["cpu_fast_bf16"]))
+    table.add_row("precision (auto)", prec["auto_picks"] + (
+        "" if prec["cpu_fast_bf16"] or dev["cuda_available"]
+        else " (no native bf16 here: emulated bf16 is slower than fp32)"))
+    for backend, ok in report["backends"].items():
+        table.add_row(f"backend {backend}", yes(ok))
+    for extra, ok in report["extras"].items():
+        table.add_row(escape(f"extra [{extra}]"), yes(ok) + ("" if ok else
+                      escape(f"  pip install 'vlm-reward[{extra}]'")))
+    table.add_row("bundled demo model", yes(report["demo_model"]))
+    table.add_row("hf hub cache", report["caches"]["hf_hub"])
+    table.add_row("open_clip url cache", report["caches"]["open_clip_urls"])
+    cached = report["cached_weights"]
+    table.add_row("cached weights", ", ".join(c["name"] for c in cached) if cached
+                  else "[yellow]none[/] (use --model demo, or ARCH:FILE for a local checkpoint)")
+    table.add_row("offline mode", yes(report["offline"]))
+    dl = report["downloads"]
+    table.add_row("downloads possible", f"{yes(dl['possible'])} ({dl['detail']})")
     console.print(table)
 
-_ = typer  # typer is used by sibling modules through `app`
+
+def models_report(arch_filter: str | None = None) -> dict[str, Any]:
+    """Backends, spec syntax and known open_clip architectures/tags (``models --json``)."""
+    import open_clip
+    from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
+
+    from vlm_reward.models.specs import BUNDLED_DIR, SPEC_SYNTAX
+    from vlm_reward.models.weights import hf_cache_dir
+
+    hub = hf_cache_dir()
+    archs = []
+    for arch in open_clip.list_models():
+        if arch_filter and arch_filter.lower() not in arch.lower():
+            continue
+        tags = []
+        for tag in list_pretrained_tags_by_model(arch):
+            repo = os.path.split(get_pretrained_cfg(arch, tag).get("hf_hub", ""))[0]
+            cached = bool(repo) and (hub / f"models--{repo.replace('/', '--')}").is_dir()
+            tags.append({"tag": tag, "spec": f"{arch}/{tag}", "hf_repo": repo or None,
+                         "cached": cached})
+        archs.append({"arch": arch, "tags": tags})
+    return {
+        "backends": {
+            "open_clip": importlib.util.find_spec("open_clip") is not None,
+            "transformers": importlib.util.find_spec("transformers") is not None,
+        },
+        "spec_syntax": [{"backend": b, "syntax": s, "meaning": m} for b, s, m in SPEC_SYNTAX],
+        "demo_model": (BUNDLED_DIR / "demo" / "open_clip_config.json").is_file(),
+        "open_clip_architectures": archs,
+    }
+
+
+@app.command()
+def models(
+    arch: str = typer.Option(None, "--arch", help="Only architectures containing this text."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON object instead of tables."),
+) -> None:
+    """List backends, the model spec syntax and known open_clip architectures and tags."""
+    report = models_report(arch)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return
+    syntax = Table(title="model specs (--model SPEC)", title_justify="left")
+    for col in ("backend", "syntax", "meaning"):
+        syntax.add_column(col)
+    for row in report["spec_syntax"]:
+        syntax.add_row(row["backend"], row["syntax"], row["meaning"])
+    console.print(syntax)
+    table = Table(title="open_clip architectures and pretrained tags (* = in local cache)",
+                  title_justify="left")
+    table.add_column("architecture", no_wrap=True)
+    table.add_column("tags")
+    for entry in report["open_clip_architectures"]:
+        tags = ", ".join(t["tag"] + ("*" if t["cached"] else "") for t in entry["tags"])
+        table.add_row(entry["arch"], tags or "[dim](no tags: ARCH/random or ARCH:FILE)[/]")
+    console.print(table)
+    installed = [name for name, ok in report["backends"].items() if ok]
+    console.print(f"backends installed: {', '.join(installed)}; bundled demo model: "
+                  f"{'yes' if report['demo_model'] else 'no'}")
+
+
+def read_frames(path: Path) -> list[Any]:
+    """Frames of one input: an image (1 frame), a video (all frames) or a ``.npy`` array."""
+    import numpy as np
+
+    if not path.is_file():
+        raise ConfigError(f"frames: {str(path)!r} is not a file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            arr = np.load(path, mmap_mode="r")
+            frames = [np.asarray(arr)] if arr.ndim == 3 else list(np.asarray(arr))
+        elif suffix in _IMAGE_SUFFIXES or suffix in _VIDEO_SUFFIXES:
+            import imageio.v3 as iio
+
+            frames = ([iio.imread(path, plugin="pillow")] if suffix in _IMAGE_SUFFIXES
+                      else list(iio.imiter(path)))
+        else:
+            raise ConfigError(
+                f"frames: {str(path)!r} has an unsupported type; use images "
+                f"({', '.join(sorted(_IMAGE_SUFFIXES))}), videos "
+                f"({', '.join(sorted(_VIDEO_SUFFIXES))}) or .npy"
+            )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise FrameError(f"frames: cannot read {str(path)!r}: {exc}") from None
+    out = []
+    for frame in frames:
+        if frame.ndim == 2:  # greyscale
+            frame = np.repeat(frame[..., None], 3, axis=-1)
+        elif frame.ndim == 3 and frame.shape[-1] == 4:  # drop alpha
+            frame = frame[..., :3]
+        out.append(np.ascontiguousarray(frame))
+    if not out:
+        raise FrameError(f"frames: {str(path)!r} contains no frames")
+    return out
+
+
+@app.command()
+def score(
+    frames: list[Path] = typer.Argument(..., help="Image files, videos or .npy frame arrays."),
+    model: str = typer.Option("demo", "--model", "-m", help="Model spec (see `models`)."),
+    goal: list[str] = typer.Option(..., "--goal", "-g", help="Goal sentence (repeatable)."),
+    baseline: list[str] = typer.Option(None, "--baseline", "-b",
+                                       help="Baseline sentence (repeatable)."),
+    alpha: float = typer.Option(0.0, help="Goal-baseline regularisation strength in [0, 1]."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Frames per forward pass."),
+    cache_dir: str = typer.Option(None, "--cache-dir", help="Weights cache (HF hub layout)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Reward of each frame for a goal sentence (VLM-RM goal-baseline reward)."""
+    import warnings
+
+    import numpy as np
+
+    from vlm_reward.models import load_model
+    from vlm_reward.reward import RewardModel
+
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"alpha: expected a value in [0, 1], got {alpha}")
+    if alpha > 0 and not baseline:
+        raise ConfigError(f"alpha: {alpha} > 0 needs --baseline; give one or set --alpha 0")
+    inputs = [(path, read_frames(path)) for path in frames]  # read (and fail) before loading
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        embedder = load_model(model, device=options.device, precision=options.precision,
+                              batch_size=batch_size, cache_dir=cache_dir, offline=options.offline)
+        rm = RewardModel.from_prompts(embedder, goal, baseline or None, alpha)
+    for w in caught:
+        Console(stderr=True).print(f"[yellow]warning:[/] {w.message}", highlight=False)
+
+    rows: list[dict[str, Any]] = []
+    for path, items in inputs:
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, frame in enumerate(items):
+            by_shape.setdefault(frame.shape, []).append(i)
+        rewards = np.empty(len(items), dtype=np.float32)
+        for idx in by_shape.values():
+            rewards[idx] = rm.rewards(np.stack([items[i] for i in idx]))
+        rows += [{"file": str(path), "frame": i, "reward": float(r)} for i, r in enumerate(rewards)]
+
+    if as_json:
+        print(json.dumps({
+            "model": model, "is_random": embedder.is_random, "device": str(embedder.device),
+            "dtype": str(embedder.dtype).removeprefix("torch."), "goal": list(goal),
+            "baseline": list(baseline or []), "alpha": alpha, "results": rows,
+        }, indent=2))
+        return
+    table = Table(title=f"reward for {goal[0]!r}" + (f" (+{len(goal) - 1} more)"
+                  if len(goal) > 1 else "") + f" — model {model}, alpha {alpha}",
+                  title_justify="left")
+    table.add_column("file")
+    table.add_column("frame", justify="right")
+    table.add_column("reward", justify="right")
+    for row in rows:
+        table.add_row(row["file"], str(row["frame"]), f"{row['reward']:.4f}")
+    console.print(table)

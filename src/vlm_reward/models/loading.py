@@ -1,25 +1,58 @@
-"""Resolve a model spec to an :class:`Embedder` (minimal version; extended by the core issue)."""
+"""Resolve a model spec to an :class:`Embedder` through a small registry (kind -> resolver).
+
+:func:`parse_spec` turns the string into a :class:`ModelSpec` (strict: typos and unknown tags
+fail here, listing close matches), then the resolver registered for its kind loads it.
+Third-party backends can add kinds with :func:`register_backend`.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import open_clip
 import torch
 
 from vlm_reward.device import resolve_device, resolve_precision
-from vlm_reward.errors import ModelNotFoundError
+from vlm_reward.errors import ConfigError, ModelNotFoundError
 from vlm_reward.models.base import Embedder
-from vlm_reward.models.open_clip_backend import OpenCLIPEmbedder
-from vlm_reward.preprocess import ImagePreprocess
+from vlm_reward.models.open_clip_backend import LoadOptions
+from vlm_reward.models.specs import ModelSpec, parse_spec
 
 if TYPE_CHECKING:
     from vlm_reward.models.acceleration import FastPath
 
-__all__ = ["load_model"]
+__all__ = ["BACKENDS", "LoadOptions", "Resolver", "load_model", "register_backend"]
+
+Resolver = Callable[[ModelSpec, LoadOptions], Embedder]
+
+
+def _open_clip(spec: ModelSpec, opts: LoadOptions) -> Embedder:
+    from vlm_reward.models.open_clip_backend import load_open_clip
+
+    return load_open_clip(spec, opts)
+
+
+def _transformers(spec: ModelSpec, opts: LoadOptions) -> Embedder:
+    from vlm_reward.models.hf_backend import load_transformers
+
+    return load_transformers(spec, opts)
+
+
+BACKENDS: dict[str, Resolver] = {
+    "open_clip_tag": _open_clip,
+    "open_clip_random": _open_clip,
+    "open_clip_file": _open_clip,
+    "open_clip_dir": _open_clip,
+    "open_clip_hub": _open_clip,
+    "hf_dir": _transformers,
+}
+
+
+def register_backend(kind: str, resolver: Resolver) -> None:
+    """Register ``resolver`` for spec kind ``kind`` (overrides an existing one)."""
+    BACKENDS[kind] = resolver
 
 
 def load_model(
@@ -28,48 +61,62 @@ def load_model(
     device: str | torch.device = "auto",
     precision: str = "auto",
     batch_size: int = 64,
-    cache_dir: str | None = None,
+    cache_dir: str | Path | None = None,
     offline: bool = False,
     fast_path: FastPath | Mapping[str, Any] | None = None,
 ) -> Embedder:
     """Load a VLM from a spec string and return it behind the :class:`Embedder` interface.
 
-    ``fast_path`` holds the speed-up switches of
-    :class:`vlm_reward.models.acceleration.FastPath` (e.g. ``{"int8": True}``); ``None``
-    applies the defaults, which are on only where safe and measured to help.
+    Args:
+        spec: model spec, e.g. ``demo``, ``ViT-B-32/openai``, ``ViT-B-32:/ckpt.safetensors``,
+            ``local-dir:/folder``, ``hf-hub:org/repo``, ``hf:/folder``, ``ViT-B-32/random``
+            (see ``vlm-reward models``).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        precision: ``auto``, ``fp32``, ``bf16`` or ``fp16``.
+        batch_size: frames per forward pass.
+        cache_dir: download cache (Hugging Face hub layout); default: the usual HF cache.
+        offline: never touch the network (also implied by ``HF_HUB_OFFLINE=1``).
+        fast_path: speed-up switches of :class:`vlm_reward.models.acceleration.FastPath`
+            (e.g. ``{"int8": True}``); ``None`` applies the defaults, which are on only where
+            they are safe and measured to help (see docs/performance.md).
+
+    Raises:
+        ModelNotFoundError: unknown name or tag (close matches listed).
+        WeightsUnavailableError: weights neither cached nor downloadable.
+        CheckpointError: a local checkpoint that cannot be read or does not fit.
+
+    Example:
+        >>> import numpy as np, vlm_reward  # doctest: +SKIP
+        >>> model = vlm_reward.load_model("ViT-B-32/openai", device="cpu")  # doctest: +SKIP
+        >>> model.encode_images(np.zeros((2, 400, 600, 3), np.uint8)).shape  # doctest: +SKIP
+        torch.Size([2, 512])
     """
+    if not isinstance(spec, str):
+        raise ConfigError(f"model: expected a spec string, got {type(spec).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size: expected a positive integer, got {batch_size!r}")
+    parsed = parse_spec(spec)
     dev = resolve_device(device)
     dtype = resolve_precision(precision, dev)
-    path = Path(spec.removeprefix("local-dir:"))
-    is_random = False
-    if path.is_dir():
-        cfg = json.loads((path / "open_clip_config.json").read_text())
-        model, _, _ = open_clip.create_model_and_transforms(f"local-dir:{path}", device=dev)
-        pp = cfg.get("preprocess_cfg", {})
-        tokenizer = open_clip.get_tokenizer(f"local-dir:{path}")
-    else:
-        name, _, tag = spec.partition("/")
-        if name not in open_clip.list_models():
-            raise ModelNotFoundError(f"model: unknown open_clip architecture {name!r}")
-        is_random = tag == "random"
-        model = open_clip.create_model(name, pretrained=None if is_random else tag,
-                                       device=dev, cache_dir=cache_dir)
-        pp = dict(model.visual.preprocess_cfg) if hasattr(model.visual, "preprocess_cfg") else {}
-        tokenizer = open_clip.get_tokenizer(name)
-    size = model.visual.image_size
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    preprocess = ImagePreprocess(
-        size=size,  # type: ignore[arg-type]
-        mean=tuple(pp.get("mean", open_clip.OPENAI_DATASET_MEAN)),  # type: ignore[arg-type]
-        std=tuple(pp.get("std", open_clip.OPENAI_DATASET_STD)),  # type: ignore[arg-type]
-        interpolation=pp.get("interpolation", "bicubic"),
-        resize_mode=pp.get("resize_mode", "shortest"),
-    )
-    model = model.to(dtype=dtype).eval()
-    emb = OpenCLIPEmbedder(model, tokenizer, preprocess, name=spec, device=dev, dtype=dtype,
-                           batch_size=batch_size, is_random=is_random)
+    resolver = BACKENDS.get(parsed.kind)
+    if resolver is None:
+        raise ModelNotFoundError(
+            f"model {spec!r}: no backend registered for kind {parsed.kind!r}; "
+            f"known: {', '.join(sorted(BACKENDS))}"
+        )
+    opts = LoadOptions(device=dev, dtype=dtype, batch_size=batch_size,
+                       cache_dir=None if cache_dir is None else str(cache_dir), offline=offline)
+    # open_clip logs "initialized randomly" / "missing weights" chatter at WARNING; our own
+    # checks replace it with precise errors, so keep its logger quiet while loading.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        embedder = resolver(parsed, opts)
+    finally:
+        root.setLevel(level)
     from vlm_reward.models.acceleration import apply_fast_path
 
-    apply_fast_path(emb, fast_path)
-    emb.warn_if_random()
-    return emb
+    apply_fast_path(embedder, fast_path)
+    embedder.warn_if_random()
+    return embedder

@@ -11,6 +11,7 @@ Run folder (the contract other parts read)::
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -30,7 +31,7 @@ def _algorithm_class(name: str) -> Any:
 
 
 def _hyperparameters(cfg: RunConfig) -> dict[str, Any]:
-    hp = dict(cfg.algorithm.hyperparameters)
+    hp = copy.deepcopy(cfg.algorithm.hyperparameters)  # SB3 edits policy_kwargs in place
     if isinstance(hp.get("train_freq"), list):  # YAML has no tuples: [1, "episode"]
         hp["train_freq"] = tuple(hp["train_freq"])
     return hp
@@ -118,6 +119,10 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     from vlm_reward.training.relabel import BatchedRelabel
     from vlm_reward.training.stats import RunStats, StopFlag, stop_on_signals
 
+    if cfg.torch_threads is not None:
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads)
     algo_cls = _algorithm_class(cfg.algorithm.name)
     latest = latest_checkpoint(run_dir) if resume_run else None
     done_steps = latest["num_timesteps"] if latest else 0
@@ -174,6 +179,8 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
                     reset_num_timesteps=not resume_run,
                     log_interval=1 if cfg.algorithm.name == "PPO" else 4,
                 )
+        else:
+            CallbackList(callbacks).init_callback(model)  # nothing left to train: init only
         if relabel is not None:
             relabel.flush()
         checkpoint = save_checkpoint(model, run_dir, cfg.logging.save_replay_buffer)

@@ -1,0 +1,510 @@
+"""``vlm-reward eval ...``: measure a VLM reward before training on it.
+
+Subcommands: ``collect`` (dataset from policies or a state sweep), ``sweep`` (reward vs one
+state variable), ``alpha`` (alpha sweep), ``models`` (model comparison), ``prompts`` (prompt
+comparison), ``metrics`` (one reward vs a reference), ``import-labels`` and ``info``.
+Analyses write PNG/SVG plots, ``report.html`` and ``results.json``; ``--json`` prints the
+results on stdout instead of tables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vlm_reward.cli import app
+from vlm_reward.cli.options import options
+from vlm_reward.errors import ConfigError
+
+__all__ = ["eval_app"]
+
+eval_app = typer.Typer(
+    help="Measure a VLM reward before training on it: datasets, metrics, sweeps, comparisons.",
+    no_args_is_help=True,
+)
+app.add_typer(eval_app, name="eval")
+console = Console()
+
+_MODEL = typer.Option(..., "--model", "-m",
+                      help="Model spec, e.g. demo, ViT-B-32/laion2b_s34b_b79k or a folder.")
+_GOAL = typer.Option(..., "--goal", "-g", help="Goal prompt; repeat to average several.")
+_BASELINE = typer.Option(None, "--baseline", "-b",
+                         help="Baseline prompt (needed for alpha > 0); repeat to average.")
+_REFERENCE = typer.Option("auto", "--reference", "-r",
+                          help="What to compare against: auto, env_reward, success, human, "
+                               "state:NAME.")
+_NBOOT = typer.Option(1000, "--n-boot", help="Bootstrap resamples for confidence intervals "
+                      "(0 = none).")
+_SEED = typer.Option(0, "--seed", help="Seed (bootstrap resampling, env resets).")
+_BATCH = typer.Option(64, "--batch-size", help="Frames per model forward pass.")
+_JSON = typer.Option(False, "--json", help="Print results as JSON on stdout.")
+_NOCACHE = typer.Option(False, "--no-cache", help="Do not read or write the embedding cache.")
+_PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bars on stderr.")
+
+
+def _load(spec: str, batch_size: int) -> Any:
+    from vlm_reward import load_model
+
+    return load_model(spec, device=options.device, precision=options.precision,
+                      batch_size=batch_size, offline=options.offline)
+
+
+def _print_json(data: Any) -> None:
+    from vlm_reward.evaluation.report import _clean
+
+    typer.echo(json.dumps(_clean(data), indent=2))
+
+
+def _parse_env_kwargs(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--env-kwarg: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "env"
+
+
+def _metrics_table(title: str, rows: list[list[str]], header: list[str]) -> Table:
+    table = Table(title=title)
+    for h in header:
+        table.add_column(h)
+    for row in rows:
+        table.add_row(*[str(c) for c in row])
+    return table
+
+
+def _default_variable(env_id: str, width: int | None, height: int | None,
+                      env_kwargs: dict[str, Any]) -> str:
+    from vlm_reward.evaluation.envstate import make_env, state_names
+
+    env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
+    try:
+        env.reset()
+        names = state_names(env)
+    finally:
+        env.close()
+    for candidate in ("theta", "position"):
+        if candidate in names:
+            return candidate
+    raise ConfigError(f"--variable: choose the state variable to sweep: {', '.join(names)}")
+
+
+def _report_done(path: Path) -> None:
+    console.print(f"report: {path}", highlight=False, soft_wrap=True)
+
+
+@eval_app.command()
+def collect(
+    out: Path = typer.Argument(..., help="Dataset folder to create."),
+    env: str = typer.Option(..., "--env", "-e", help="Gymnasium id, e.g. CartPole-v1 or "
+                            "vlm_reward/CartPole-v0."),
+    policy: list[str] = typer.Option(["random"], "--policy", "-p",
+                                     help="random, scripted or an SB3 .zip; repeat to mix "
+                                          "(episodes alternate)."),
+    episodes: int = typer.Option(4, help="Episodes to roll out."),
+    max_steps: int = typer.Option(200, help="Steps per episode at most."),
+    sweep: str | None = typer.Option(None, help="Instead of rollouts, sweep this state variable."),
+    n: int = typer.Option(61, help="Sweep points."),
+    low: float | None = typer.Option(None, help="Sweep start (default: the natural range)."),
+    high: float | None = typer.Option(None, help="Sweep end."),
+    fix: list[str] | None = typer.Option(None, help="Sweep base state override NAME=VALUE."),
+    width: int | None = typer.Option(None, help="Frame width in pixels."),
+    height: int | None = typer.Option(None, help="Frame height in pixels."),
+    env_kwarg: list[str] | None = typer.Option(None, help="gym.make keyword KEY=VALUE (JSON)."),
+    task: str | None = typer.Option(None, help="Task sentence stored with the dataset."),
+    seed: int = _SEED,
+    overwrite: bool = typer.Option(False, help="Replace an existing dataset."),
+    progress: bool = _PROGRESS,
+    as_json: bool = _JSON,
+) -> None:
+    """Collect a dataset of states (frames + state + env reward + success) from an env."""
+    from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
+    from vlm_reward.evaluation.envstate import parse_assignments
+
+    kwargs = _parse_env_kwargs(env_kwarg)
+    if sweep is not None:
+        ds = sweep_dataset(out, env, sweep, n=n, low=low, high=high,
+                           fix=parse_assignments(fix), seed=seed, width=width, height=height,
+                           env_kwargs=kwargs, task=task, overwrite=overwrite,
+                           progress=progress and not as_json)
+    else:
+        ds = collect_dataset(out, env, policies=policy, episodes=episodes, max_steps=max_steps,
+                             seed=seed, width=width, height=height, env_kwargs=kwargs,
+                             task=task, overwrite=overwrite, progress=progress and not as_json)
+    _show_info(ds, as_json)
+
+
+def _summary(ds: Any) -> dict[str, Any]:
+    import numpy as np
+
+    ok = ds.success[np.isfinite(ds.success)]
+    rew = ds.env_reward[np.isfinite(ds.env_reward)]
+    info: dict[str, Any] = {
+        "path": str(ds.root), "env_id": ds.env_id, "policy": ds.meta.get("policy"),
+        "task": ds.meta.get("task"), "n_frames": len(ds),
+        "frame_shape": list(ds.frames.shape[1:]),
+        "episodes": int(np.unique(ds.episode).size),
+        "state_names": list(ds.state_names),
+        "success_rate": float(ok.mean()) if ok.size else None,
+        "n_success_flags": int(ok.size),
+        "env_reward_mean": float(rew.mean()) if rew.size else None,
+        "human_labels": None,
+    }
+    if ds.has_human_labels():
+        labels = ds.human_labels()
+        info["human_labels"] = {"labelled_frames": int(labels.index.size),
+                                "success": int(labels.label.sum()), "rows": labels.n_raw,
+                                "raters": list(labels.raters)}
+    return info
+
+
+def _show_info(ds: Any, as_json: bool) -> None:
+    info = _summary(ds)
+    if as_json:
+        _print_json(info)
+        return
+    table = Table(title=f"dataset {ds.root}", show_header=False)
+    for key, value in info.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, (list, dict)) else str(value))
+    console.print(table)
+
+
+@eval_app.command()
+def info(dataset: Path = typer.Argument(..., help="Dataset folder."),
+         as_json: bool = _JSON) -> None:
+    """Summarise a dataset: size, env, policies, success rate, labels."""
+    from vlm_reward.evaluation.dataset import load_dataset
+
+    _show_info(load_dataset(dataset), as_json)
+
+
+@eval_app.command("import-labels")
+def import_labels_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    labels: Path = typer.Argument(..., help="CSV with header index,rater,label,timestamp."),
+    append: bool = typer.Option(False, help="Add to previously imported labels."),
+    as_json: bool = _JSON,
+) -> None:
+    """Import human labels (export of the labelling app) into a dataset."""
+    from vlm_reward.evaluation.dataset import import_labels, load_dataset
+
+    ds = load_dataset(dataset)
+    agg = import_labels(ds, labels, append=append)
+    data = {"dataset": str(ds.root), "rows": agg.n_raw, "labelled_frames": int(agg.index.size),
+            "success": int(agg.label.sum()), "failure": int((agg.label == 0).sum()),
+            "raters": list(agg.raters), "stored": str(ds.labels_path)}
+    if as_json:
+        _print_json(data)
+    else:
+        console.print(f"imported {agg.n_raw} label rows from {len(agg.raters)} rater(s): "
+                      f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
+                      f"-> {ds.labels_path}", highlight=False, soft_wrap=True)
+
+
+@eval_app.command("sweep")
+def sweep_cmd(
+    env: str = typer.Option(..., "--env", "-e", help="Gymnasium id."),
+    model: str = _MODEL,
+    goal: list[str] = _GOAL,
+    baseline: list[str] | None = _BASELINE,
+    alpha: list[float] = typer.Option([0.0], "--alpha", "-a", help="Alpha; repeat for curves."),
+    variable: str | None = typer.Option(None, help="State variable (default theta or position)."),
+    n: int = typer.Option(61, help="Sweep points."),
+    low: float | None = typer.Option(None, help="Sweep start (default: the natural range)."),
+    high: float | None = typer.Option(None, help="Sweep end."),
+    fix: list[str] | None = typer.Option(None, help="Base state override NAME=VALUE."),
+    width: int | None = typer.Option(None, help="Frame width in pixels."),
+    height: int | None = typer.Option(None, help="Frame height in pixels."),
+    env_kwarg: list[str] | None = typer.Option(None, help="gym.make keyword KEY=VALUE (JSON)."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Output folder (default sweeps/ENV-VARIABLE)."),
+    raw: bool = typer.Option(False, help="Plot raw rewards instead of normalised curves."),
+    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples."),
+    seed: int = _SEED,
+    batch_size: int = _BATCH,
+    progress: bool = _PROGRESS,
+    as_json: bool = _JSON,
+) -> None:
+    """Reward as a function of one state variable (the paper's reward-shape plots)."""
+    from vlm_reward.evaluation.envstate import parse_assignments
+    from vlm_reward.evaluation.sweeps import run_state_sweep, write_state_sweep_report
+
+    kwargs = _parse_env_kwargs(env_kwarg)
+    variable = variable or _default_variable(env, width, height, kwargs)
+    out = out or Path("sweeps") / f"{_slug(env)}-{variable}"
+    embedder = _load(model, batch_size)
+    result = run_state_sweep(embedder, out, env, variable, goal=goal, baseline=baseline or None,
+                             alphas=alpha, n=n, low=low, high=high, fix=parse_assignments(fix),
+                             seed=seed, width=width, height=height, env_kwargs=kwargs,
+                             n_boot=n_boot, progress=progress and not as_json)
+    path = write_state_sweep_report(result, out, normalise=not raw)
+    if as_json:
+        _print_json(result.to_dict() | {"report": str(path)})
+        return
+    rows = [[f"{a:g}", f"{result.values[int(r.argmax())]:.4g}", f"{r.min():.4f}",
+             f"{r.max():.4f}"] for a, r in zip(result.alphas, result.rewards, strict=True)]
+    console.print(_metrics_table(f"{env}: reward vs {variable}", rows,
+                                 ["alpha", f"argmax {variable}", "min", "max"]))
+    _report_done(path)
+
+
+def _settings(ds: Any, model: str, goal: list[str], baseline: list[str] | None,
+              alpha: float | None) -> dict[str, Any]:
+    out = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds), "model": model,
+           "goal": " | ".join(goal), "baseline": " | ".join(baseline) if baseline else "(none)"}
+    if alpha is not None:
+        out["alpha"] = alpha
+    return out
+
+
+@eval_app.command("alpha")
+def alpha_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    model: str = _MODEL,
+    goal: list[str] = _GOAL,
+    baseline: list[str] | None = _BASELINE,
+    alphas: str | None = typer.Option(None, help="Comma-separated alphas, e.g. 0,0.25,0.5,1."),
+    steps: int = typer.Option(11, help="Evenly spaced alphas over [0, 1] (if --alphas unset)."),
+    reference: str = _REFERENCE,
+    x: str | None = typer.Option(None, help="State variable for the reward-curve axis "
+                                 "(default: the sweep variable, else frame index)."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Output folder (default DATASET/reports/alpha)."),
+    n_boot: int = _NBOOT,
+    seed: int = _SEED,
+    batch_size: int = _BATCH,
+    no_cache: bool = _NOCACHE,
+    progress: bool = _PROGRESS,
+    as_json: bool = _JSON,
+) -> None:
+    """Metrics and reward curves over alpha, from one embedding pass of the dataset."""
+    import numpy as np
+
+    from vlm_reward.evaluation.alpha import alpha_sweep, parse_alphas, write_alpha_report
+    from vlm_reward.evaluation.dataset import load_dataset
+    from vlm_reward.evaluation.scoring import build_reward, embed_dataset, resolve_reference
+    from vlm_reward.evaluation.sweeps import random_model_warning
+
+    values = parse_alphas(alphas, steps)
+    if max(values) > 0 and not baseline:
+        raise ConfigError("--baseline: alphas above 0 need a baseline prompt")
+    ds = load_dataset(dataset)
+    ref = resolve_reference(ds, reference)
+    sweep_var = ds.meta.get("sweep", {}).get("variable")
+    x_name = x or sweep_var
+    if x_name is not None and x_name not in ds.states:
+        raise ConfigError(f"--x: no state variable {x_name!r}; choose from "
+                          f"{', '.join(ds.state_names)}")
+    x_values = ds.states[x_name] if x_name else np.arange(len(ds), dtype=np.float64)
+    embedder = _load(model, batch_size)
+    emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
+    reward = build_reward(embedder, goal, baseline or None, 0.0)
+    result = alpha_sweep(emb, reward, values, ref, n_boot=n_boot, seed=seed)
+    out = out or ds.root / "reports" / "alpha"
+    warnings = [random_model_warning(model)] if embedder.is_random else []
+    path = write_alpha_report(result, out, x=x_values, x_label=x_name or "frame index",
+                              settings=_settings(ds, model, goal, baseline, None),
+                              warnings=warnings, connect=x_name in (None, sweep_var))
+    if as_json:
+        _print_json(result.to_dict() | {"report": str(path)})
+        return
+    names = list(result.metrics[0])
+    rows = [[f"{a:g}", *(str(m[k]) for k in names)]
+            for a, m in zip(result.alphas, result.metrics, strict=True)]
+    console.print(_metrics_table(f"alpha sweep vs {ref.name} ({len(ref)} frames)", rows,
+                                 ["alpha", *names]))
+    console.print(f"best alpha by EPIC: {result.best('epic'):g}")
+    _report_done(path)
+
+
+@eval_app.command("models")
+def models_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    model: list[str] = typer.Option(..., "--model", "-m", help="Model spec; repeat for each."),
+    goal: list[str] = _GOAL,
+    baseline: list[str] | None = _BASELINE,
+    alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
+    reference: str = _REFERENCE,
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Output folder (default DATASET/reports/models)."),
+    n_boot: int = _NBOOT,
+    seed: int = _SEED,
+    batch_size: int = _BATCH,
+    no_cache: bool = _NOCACHE,
+    progress: bool = _PROGRESS,
+    as_json: bool = _JSON,
+) -> None:
+    """Score one dataset with several models: table + plot against model size."""
+    from vlm_reward.evaluation.compare import compare_models, write_models_report
+    from vlm_reward.evaluation.dataset import load_dataset
+    from vlm_reward.evaluation.scoring import resolve_reference
+
+    if alpha > 0 and not baseline:
+        raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
+    ds = load_dataset(dataset)
+    ref = resolve_reference(ds, reference)
+    rows = compare_models(model, ds, ref, goal=goal, baseline=baseline or None, alpha=alpha,
+                          load=lambda spec: _load(spec, batch_size), n_boot=n_boot, seed=seed,
+                          cache=not no_cache, progress=progress and not as_json)
+    out = out or ds.root / "reports" / "models"
+    settings = _settings(ds, ", ".join(model), goal, baseline, alpha) | {"reference": ref.name}
+    path = write_models_report(rows, out, settings=settings, reference=ref)
+    if as_json:
+        _print_json({"reference": ref.name, "models": [r.to_dict() for r in rows],
+                     "report": str(path)})
+        return
+    names = list(rows[0].metrics)
+    table_rows = [[r.spec, "-" if r.params is None else f"{r.params:,}",
+                   *(str(r.metrics[k]) for k in names)] for r in rows]
+    console.print(_metrics_table(f"models vs {ref.name} ({len(ref)} frames)", table_rows,
+                                 ["model", "params", *names]))
+    _report_done(path)
+
+
+def _read_pairs_file(path: Path) -> list[str]:
+    if not path.is_file():
+        raise ConfigError(f"--pairs-file: {path} does not exist")
+    lines = [ln.strip() for ln in path.read_text().splitlines()]
+    return [ln for ln in lines if ln and not ln.startswith("#")]
+
+
+@eval_app.command("prompts")
+def prompts_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    model: str = _MODEL,
+    pair: list[str] | None = typer.Option(None, "--pair",
+                                          help="'GOAL | BASELINE' (baseline optional); repeat."),
+    pairs_file: Path | None = typer.Option(None, help="Text file, one 'GOAL | BASELINE' a line."),
+    alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
+    reference: str = _REFERENCE,
+    rank_by: str = typer.Option("epic", help="Metric to rank by: epic, pearson, spearman, "
+                                "roc_auc."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Output folder (default DATASET/reports/prompts)."),
+    n_boot: int = _NBOOT,
+    seed: int = _SEED,
+    batch_size: int = _BATCH,
+    no_cache: bool = _NOCACHE,
+    progress: bool = _PROGRESS,
+    as_json: bool = _JSON,
+) -> None:
+    """Rank goal/baseline prompt pairs on one dataset (embedded once)."""
+    from vlm_reward.evaluation.compare import (
+        compare_prompts,
+        parse_prompt_pair,
+        write_prompts_report,
+    )
+    from vlm_reward.evaluation.dataset import load_dataset
+    from vlm_reward.evaluation.scoring import resolve_reference
+
+    texts = list(pair or []) + (_read_pairs_file(pairs_file) if pairs_file else [])
+    if not texts:
+        raise ConfigError("--pair: give at least one 'GOAL | BASELINE' pair (or --pairs-file)")
+    pairs = [parse_prompt_pair(t) for t in texts]
+    ds = load_dataset(dataset)
+    ref = resolve_reference(ds, reference)
+    embedder = _load(model, batch_size)
+    rows = compare_prompts(embedder, ds, ref, pairs, alpha=alpha, rank_by=rank_by,
+                           n_boot=n_boot, seed=seed, cache=not no_cache,
+                           progress=progress and not as_json)
+    out = out or ds.root / "reports" / "prompts"
+    settings = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds), "model": model,
+                "alpha": alpha, "reference": ref.name, "rank by": rank_by}
+    path = write_prompts_report(rows, out, settings=settings, reference=ref, rank_by=rank_by,
+                                is_random=bool(embedder.is_random))
+    if as_json:
+        _print_json({"reference": ref.name, "rank_by": rank_by,
+                     "prompts": [r.to_dict() for r in rows], "report": str(path)})
+        return
+    names = list(rows[0].metrics)
+    table_rows = [[str(i + 1), r.pair.label, *(str(r.metrics[k]) for k in names)]
+                  for i, r in enumerate(rows)]
+    console.print(_metrics_table(f"prompts ranked by {rank_by} vs {ref.name}", table_rows,
+                                 ["rank", "goal | baseline", *names]))
+    _report_done(path)
+
+
+def _load_rewards(path: Path, n: int) -> Any:
+    import numpy as np
+
+    if not path.is_file():
+        raise ConfigError(f"--rewards: {path} does not exist")
+    try:
+        if path.suffix == ".npy":
+            values = np.load(path)
+        else:
+            values = np.loadtxt(path, delimiter=",", ndmin=1)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"--rewards: cannot read {path}: {exc}") from None
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.size != n:
+        raise ConfigError(f"--rewards: {path} has {values.size} values; the dataset has {n}")
+    return values
+
+
+@eval_app.command("metrics")
+def metrics_cmd(
+    dataset: Path = typer.Argument(..., help="Dataset folder."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model spec (or --rewards)."),
+    goal: list[str] | None = typer.Option(None, "--goal", "-g", help="Goal prompt; repeatable."),
+    baseline: list[str] | None = _BASELINE,
+    alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
+    rewards: Path | None = typer.Option(None, help="Score precomputed rewards (.npy or one "
+                                        "value per line) instead of a model."),
+    reference: str = _REFERENCE,
+    n_boot: int = _NBOOT,
+    seed: int = _SEED,
+    batch_size: int = _BATCH,
+    no_cache: bool = _NOCACHE,
+    progress: bool = _PROGRESS,
+    as_json: bool = _JSON,
+) -> None:
+    """EPIC, Pearson, Spearman and ROC AUC (with bootstrap CIs) of one reward vs a reference."""
+    from vlm_reward.evaluation.dataset import load_dataset
+    from vlm_reward.evaluation.scoring import (
+        build_reward,
+        embed_dataset,
+        evaluate_rewards,
+        resolve_reference,
+    )
+
+    ds = load_dataset(dataset)
+    ref = resolve_reference(ds, reference)
+    if rewards is not None:
+        if model is not None:
+            raise ConfigError("--rewards and --model are exclusive; give one")
+        values = _load_rewards(rewards, len(ds))
+        source = str(rewards)
+    else:
+        if model is None or not goal:
+            raise ConfigError("metrics: give --model and --goal (or --rewards FILE)")
+        if alpha > 0 and not baseline:
+            raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
+        embedder = _load(model, batch_size)
+        emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
+        values = build_reward(embedder, goal, baseline or None, alpha)(emb).numpy()
+        source = model
+    metrics = evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)
+    data = {"dataset": str(ds.root), "reward": source, "reference": ref.name,
+            "n_frames": len(ref), "alpha": alpha,
+            "metrics": {k: v.to_dict() for k, v in metrics.items()}}
+    if as_json:
+        _print_json(data)
+        return
+    rows = [[k, f"{v.value:.4f}", f"[{v.low:.4f}, {v.high:.4f}]"] for k, v in metrics.items()]
+    console.print(_metrics_table(f"{source} vs {ref.name} ({len(ref)} frames)", rows,
+                                 ["metric", "value", "95% CI"]))

@@ -1,0 +1,143 @@
+"""Score a dataset with a VLM reward and pick the reference it is compared against.
+
+References:
+
+* ``env_reward`` - the environment's own reward per frame;
+* ``success`` - the per-frame success flag (binary);
+* ``human`` - imported human labels, majority vote per frame (binary);
+* ``state:NAME`` - a state variable (e.g. ``state:position`` for MountainCar);
+* ``auto`` - ``human`` if labels were imported, else ``success`` if it varies, else
+  ``env_reward``.
+
+Frames without a reference value (empty cells, unlabelled frames) are left out of the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from vlm_reward.errors import ConfigError
+from vlm_reward.evaluation.cache import embed_frames
+from vlm_reward.evaluation.dataset import StateDataset
+from vlm_reward.evaluation.errors import DatasetError
+from vlm_reward.evaluation.metrics import MetricValue, compute_metrics
+from vlm_reward.evaluation.progress import progress_bar
+
+if TYPE_CHECKING:
+    import torch
+
+    from vlm_reward.models.base import Embedder
+    from vlm_reward.reward import GoalBaselineReward
+
+__all__ = [
+    "REFERENCES",
+    "Reference",
+    "build_reward",
+    "embed_dataset",
+    "evaluate_rewards",
+    "resolve_reference",
+]
+
+REFERENCES = ("auto", "env_reward", "success", "human", "state:NAME")
+
+
+@dataclass
+class Reference:
+    """Reference values for a subset of a dataset's frames.
+
+    Attributes:
+        name: which reference (``env_reward``, ``success``, ``human``, ``state:NAME``).
+        index: frame indices that have a reference value.
+        values: the reference value of each of those frames.
+        binary: True for 0/1 labels (ROC AUC applies).
+    """
+
+    name: str
+    index: np.ndarray
+    values: np.ndarray
+    binary: bool
+
+    def __len__(self) -> int:
+        return int(self.index.size)
+
+
+def _from_column(name: str, column: np.ndarray, binary: bool) -> Reference:
+    keep = np.flatnonzero(np.isfinite(column))
+    return Reference(name, keep, column[keep].astype(np.float64), binary)
+
+
+def resolve_reference(ds: StateDataset, reference: str = "auto") -> Reference:
+    """Reference values of ``ds`` named by ``reference`` (see the module docstring)."""
+    if reference == "auto":
+        if ds.has_human_labels():
+            return resolve_reference(ds, "human")
+        ok = ds.success[np.isfinite(ds.success)]
+        if ok.size and ok.min() != ok.max():
+            return resolve_reference(ds, "success")
+        return resolve_reference(ds, "env_reward")
+    if reference == "env_reward":
+        ref = _from_column("env_reward", ds.env_reward, binary=False)
+    elif reference == "success":
+        ref = _from_column("success", ds.success, binary=True)
+    elif reference == "human":
+        labels = ds.human_labels()
+        ref = Reference("human", labels.index, labels.label.astype(np.float64), True)
+    elif reference.startswith("state:"):
+        var = reference.removeprefix("state:")
+        if var not in ds.states:
+            raise ConfigError(
+                f"reference: the dataset has no state variable {var!r}; choose from "
+                f"{', '.join(ds.state_names) or '(none)'}"
+            )
+        ref = _from_column(reference, ds.states[var], binary=False)
+    else:
+        raise ConfigError(
+            f"reference: unknown {reference!r}; choose from {', '.join(REFERENCES)}"
+        )
+    if len(ref) < 2:
+        raise DatasetError(
+            f"reference: dataset {ds.root} has {len(ref)} frame(s) with a {ref.name} value; "
+            "metrics need at least 2 (collect more states or import labels)"
+        )
+    return ref
+
+
+def embed_dataset(embedder: Embedder, ds: StateDataset, *, cache: bool = True,
+                  progress: bool = False) -> torch.Tensor:
+    """Image embeddings of every frame, cached in ``DATASET/cache`` unless ``cache=False``."""
+    with progress_bar(f"embed {len(ds)} frames ({embedder.name})", len(ds), progress) as adv:
+        return embed_frames(embedder, ds.frames, cache_dir=ds.cache_dir if cache else None,
+                            progress=adv)
+
+
+def build_reward(
+    embedder: Embedder,
+    goal: str | Sequence[str],
+    baseline: str | Sequence[str] | None = None,
+    alpha: float = 0.0,
+) -> GoalBaselineReward:
+    """Goal-baseline reward from prompts; validates that ``alpha > 0`` comes with a baseline."""
+    from vlm_reward.reward import GoalBaselineReward
+
+    goals = [goal] if isinstance(goal, str) else list(goal)
+    if not goals:
+        raise ConfigError("goal: give at least one goal prompt (--goal)")
+    return GoalBaselineReward.from_prompts(embedder, goals, baseline or None, alpha)
+
+
+def evaluate_rewards(
+    rewards: np.ndarray,
+    ref: Reference,
+    *,
+    n_boot: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+) -> dict[str, MetricValue]:
+    """Metrics of per-frame rewards against a reference (only frames that have one)."""
+    rewards = np.asarray(rewards, dtype=np.float64)
+    return compute_metrics(rewards[ref.index], ref.values, binary=ref.binary, n_boot=n_boot,
+                           seed=seed, confidence=confidence)

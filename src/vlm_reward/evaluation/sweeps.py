@@ -1,0 +1,176 @@
+"""State sweeps: the reward as a function of one state variable (the paper's reward-shape plots).
+
+For CartPole the pole angle sweeps ``[-pi, pi]``; for MountainCar the car position sweeps the
+track. The env is put in each state with ``set_state`` (see
+:mod:`vlm_reward.evaluation.envstate`), rendered, embedded once, and scored for every alpha
+from the same embeddings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from vlm_reward.errors import ConfigError
+from vlm_reward.evaluation.cache import embed_frames
+from vlm_reward.evaluation.collect import sweep_dataset
+from vlm_reward.evaluation.dataset import StateDataset
+from vlm_reward.evaluation.metrics import MetricValue, compute_metrics
+from vlm_reward.evaluation.progress import progress_bar
+from vlm_reward.evaluation.scoring import build_reward
+
+if TYPE_CHECKING:
+    from vlm_reward.models.base import Embedder
+
+__all__ = ["StateSweepResult", "run_state_sweep", "write_state_sweep_report"]
+
+
+@dataclass
+class StateSweepResult:
+    """Rewards over a one-variable sweep.
+
+    Attributes:
+        env_id: the environment.
+        variable: the swept state variable.
+        values: its values ``(n,)``.
+        alphas: the alphas scored.
+        rewards: raw rewards ``(len(alphas), n)``.
+        success: success flag per value by the env's rule (NaN where unknown).
+        metrics: per alpha, metrics of the reward against ``success`` (empty if undefined).
+        model: model spec.
+        goal, baseline: the prompts.
+        is_random: whether the model has random weights.
+        dataset: folder of the rendered sweep frames.
+    """
+
+    env_id: str
+    variable: str
+    values: np.ndarray
+    alphas: list[float]
+    rewards: np.ndarray
+    success: np.ndarray
+    model: str
+    goal: list[str]
+    baseline: list[str] | None
+    is_random: bool
+    dataset: Path
+    metrics: list[dict[str, MetricValue]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env_id": self.env_id, "variable": self.variable, "values": self.values,
+            "alphas": self.alphas, "rewards": self.rewards, "success": self.success,
+            "model": self.model, "goal": self.goal, "baseline": self.baseline,
+            "is_random": self.is_random, "dataset": str(self.dataset),
+            "metrics_vs_success": [{k: v.to_dict() for k, v in m.items()} for m in self.metrics],
+            "argmax": [float(self.values[int(np.argmax(r))]) for r in self.rewards],
+        }
+
+
+def _as_list(prompts: str | Sequence[str] | None) -> list[str] | None:
+    if prompts is None:
+        return None
+    out = [prompts] if isinstance(prompts, str) else list(prompts)
+    return out or None
+
+
+def run_state_sweep(
+    embedder: Embedder,
+    out_dir: str | Path,
+    env_id: str,
+    variable: str,
+    *,
+    goal: str | Sequence[str],
+    baseline: str | Sequence[str] | None = None,
+    alphas: Sequence[float] = (0.0,),
+    n: int = 61,
+    low: float | None = None,
+    high: float | None = None,
+    fix: Mapping[str, float] | None = None,
+    seed: int = 0,
+    width: int | None = None,
+    height: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    n_boot: int = 200,
+    progress: bool = False,
+) -> StateSweepResult:
+    """Render a sweep into ``out_dir/dataset``, embed it once (cached) and score every alpha.
+
+    The embedding cache lives in ``out_dir/cache``, outside the re-rendered dataset, so running
+    the same sweep again with other prompts or alphas does not re-embed.
+    """
+    alphas = [float(a) for a in alphas]
+    if not alphas:
+        raise ConfigError("alpha: give at least one value")
+    goals = _as_list(goal)
+    if not goals:
+        raise ConfigError("goal: give at least one goal prompt (--goal)")
+    baselines = _as_list(baseline)
+    out = Path(out_dir)
+    ds: StateDataset = sweep_dataset(
+        out / "dataset", env_id, variable, n=n, low=low, high=high, fix=fix, seed=seed,
+        width=width, height=height, env_kwargs=env_kwargs, task=goals[0], overwrite=True,
+        progress=progress,
+    )
+    with progress_bar(f"embed {len(ds)} frames ({embedder.name})", len(ds), progress) as adv:
+        emb = embed_frames(embedder, ds.frames, cache_dir=out / "cache", progress=adv)
+    base = build_reward(embedder, goals, baselines, 0.0)
+    rewards = np.stack([base.with_alpha(a)(emb).numpy() for a in alphas]).astype(np.float64)
+    result = StateSweepResult(
+        env_id=env_id, variable=variable, values=ds.states[variable].copy(), alphas=alphas,
+        rewards=rewards, success=ds.success.copy(), model=embedder.name, goal=goals,
+        baseline=baselines, is_random=bool(embedder.is_random), dataset=ds.root,
+    )
+    ok = ds.success[np.isfinite(ds.success)]
+    if np.isfinite(ds.success).all() and ok.min() != ok.max():
+        result.metrics = [compute_metrics(r, ds.success, binary=True, n_boot=n_boot, seed=seed)
+                          for r in rewards]
+    return result
+
+
+def random_model_warning(model: str) -> str:
+    return (f"Model {model!r} has RANDOM weights: these rewards carry no meaning; the report "
+            "only shows the pipeline and layout.")
+
+
+def write_state_sweep_report(result: StateSweepResult, out_dir: str | Path, *,
+                             command: str | None = None, normalise: bool = True) -> Path:
+    """Plot (``sweep.png``/``.svg``) and HTML report for a state sweep."""
+    from vlm_reward.evaluation.plots import plot_state_sweep, save_figure
+    from vlm_reward.evaluation.report import ReportFigure, ReportTable, write_report
+
+    out = Path(out_dir)
+    curves = {f"alpha={a:g}": r for a, r in zip(result.alphas, result.rewards, strict=True)}
+    title = f"{result.env_id}: reward vs {result.variable} ({result.model})"
+    fig = plot_state_sweep(result.values, curves, variable=result.variable,
+                           success=result.success, normalise=normalise, title=title)
+    png, svg = save_figure(fig, out, "sweep")
+    rows = []
+    for i, alpha in enumerate(result.alphas):
+        r = result.rewards[i]
+        m = result.metrics[i] if result.metrics else {}
+        rows.append([alpha, float(result.values[int(np.argmax(r))]), float(r.min()),
+                     float(r.max()), str(m.get("roc_auc", "-")), str(m.get("epic", "-"))])
+    table = ReportTable("Per alpha", ["alpha", f"argmax {result.variable}", "min reward",
+                                      "max reward", "ROC AUC vs success", "EPIC vs success"],
+                        rows)
+    settings = {"env": result.env_id, "variable": result.variable,
+                "range": f"[{result.values[0]:.4g}, {result.values[-1]:.4g}]",
+                "points": len(result.values), "model": result.model,
+                "goal": " | ".join(result.goal),
+                "baseline": " | ".join(result.baseline) if result.baseline else "(none)",
+                "dataset": str(result.dataset)}
+    warnings = [random_model_warning(result.model)] if result.is_random else []
+    caption = (f"Reward vs {result.variable}; shaded: states that count as success by the "
+               "env's rule." + (" Curves are min-max normalised each." if normalise else ""))
+    return write_report(out, title=f"State sweep: {title}", command=command,
+                        settings=settings, tables=[table],
+                        figures=[ReportFigure(png, caption, svg)], warnings=warnings,
+                        results=result.to_dict())
+
+
+__all__ += ["random_model_warning"]

@@ -1,0 +1,95 @@
+"""Device and precision resolution: choices, probes (monkeypatched) and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import vlm_reward.device as device_mod
+from vlm_reward.device import cpu_has_fast_bf16, resolve_device, resolve_precision
+from vlm_reward.errors import ConfigError
+
+CPU = torch.device("cpu")
+
+
+def test_cpu_and_auto_without_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("cpu") == CPU
+    assert resolve_device("auto") == CPU
+    assert resolve_device(torch.device("cpu")) == CPU
+
+
+def test_auto_prefers_cuda(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda")
+
+
+def test_cuda_missing_is_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"CUDA is not available.*--device cpu"):
+        resolve_device("cuda")
+
+
+def test_cuda_index_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda:1")
+    with pytest.raises(ConfigError, match="only 2 CUDA"):
+        resolve_device("cuda:3")
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "tpu"])
+def test_bad_device_names(bad: str) -> None:
+    with pytest.raises(ConfigError, match="device"):
+        resolve_device(bad)
+
+
+def test_explicit_precisions() -> None:
+    assert resolve_precision("fp32", CPU) == torch.float32
+    assert resolve_precision("bf16", CPU) == torch.bfloat16
+    assert resolve_precision("fp16", torch.device("cuda")) == torch.float16
+
+
+def test_fp16_on_cpu_rejected() -> None:
+    with pytest.raises(ConfigError, match="fp16 is not supported on CPU"):
+        resolve_precision("fp16", CPU)
+
+
+def test_unknown_precision() -> None:
+    with pytest.raises(ConfigError, match="expected one of auto, fp32, bf16, fp16"):
+        resolve_precision("int8", CPU)
+
+
+@pytest.mark.parametrize(("amx", "avx512bf16", "expected"), [
+    (False, False, torch.float32),  # this machine: emulated bf16 is ~3x slower, stay fp32
+    (True, False, torch.bfloat16),
+    (False, True, torch.bfloat16),
+])
+def test_auto_on_cpu_follows_probes(monkeypatch: pytest.MonkeyPatch, amx: bool,
+                                    avx512bf16: bool, expected: torch.dtype) -> None:
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512bf16,
+                        raising=False)
+    assert cpu_has_fast_bf16() is (amx or avx512bf16)
+    assert resolve_precision("auto", CPU) == expected
+
+
+def test_missing_probes_mean_no_fast_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Older torch builds lack the probes: auto must fall back to fp32, not crash."""
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported", raising=False)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported", raising=False)
+    assert cpu_has_fast_bf16() is False
+    assert resolve_precision("auto", CPU) == torch.float32
+
+
+@pytest.mark.parametrize(("bf16_ok", "expected"), [(True, torch.bfloat16),
+                                                   (False, torch.float16)])
+def test_auto_on_cuda(monkeypatch: pytest.MonkeyPatch, bf16_ok: bool,
+                      expected: torch.dtype) -> None:
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: bf16_ok)
+    assert resolve_precision("auto", torch.device("cuda")) == expected
+
+
+def test_all_names_exported() -> None:
+    for name in device_mod.__all__:
+        assert hasattr(device_mod, name)

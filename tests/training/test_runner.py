@@ -1,0 +1,165 @@
+"""End-to-end training through the VLM-reward path, run folders, resume, interruption."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from conftest import PENDULUM
+
+from vlm_reward.config import load_run_config
+from vlm_reward.errors import CheckpointError, ConfigError
+from vlm_reward.training import evaluate_run, resume, train
+
+
+def _csv_columns(run_dir) -> dict[str, list[str]]:
+    with open(run_dir / "tb" / "progress.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    return {key: [r[key] for r in rows if r.get(key)] for key in rows[0]}
+
+
+def _check_run_folder(run_dir, cfg, results, expect_videos=True):
+    assert load_run_config(run_dir / "config.yaml") == cfg
+    assert list((run_dir / "tb").glob("events.out.tfevents.*"))
+    latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
+    assert (run_dir / "checkpoints" / latest["model"]).is_file()
+    assert latest["num_timesteps"] == results["num_timesteps"] >= cfg.total_steps
+    if expect_videos:
+        videos = sorted((run_dir / "videos").glob("*.mp4"))
+        assert videos and all(v.stat().st_size > 1000 for v in videos)
+    on_disk = json.loads((run_dir / "results.json").read_text())
+    assert on_disk == json.loads(json.dumps(results))
+    assert results["status"] == "completed"
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "hp", "n_envs"),
+    [
+        ("PPO", {"n_steps": 250, "batch_size": 100, "n_epochs": 2}, 2),
+        ("DQN", {"learning_starts": 500, "train_freq": 16, "gradient_steps": 4,
+                 "target_update_interval": 100}, 1),
+    ],
+)
+def test_batched_vlm_training_end_to_end(make_cfg, tmp_path, algorithm, hp, n_envs):
+    cfg = make_cfg(
+        algorithm, hyperparameters=hp, n_envs=n_envs, total_steps=2000,
+        logging={"eval_every": 1000, "video_every": 1000, "checkpoint_every": 1000},
+    )
+    run_dir = tmp_path / "run"
+    results = train(cfg, run_dir)
+    _check_run_folder(run_dir, cfg, results)
+    assert results["relabelled_frames"] == results["num_timesteps"]
+    assert results["train"]["vlm_return"] is not None
+    assert results["train"]["ground_truth_return"] > 0
+    assert 0 < results["reward_inference_share"] < 1
+    assert results["eval"]["vlm_return"] is not None
+    cols = _csv_columns(run_dir)
+    for key in ("reward/vlm", "reward/ground_truth", "time/fps", "time/reward_inference_share",
+                "eval/ground_truth_return", "eval/vlm_return"):
+        assert cols.get(key), f"{key} never logged"
+    steps = sorted(int(p.stem.split("_")[-1]) for p in (run_dir / "checkpoints").glob("*.zip"))
+    assert len(steps) >= 2 and steps[-1] == results["num_timesteps"]
+    assert len(list((run_dir / "videos").glob("eval_step_*.mp4"))) >= 2
+
+
+def test_per_step_sac_on_continuous_env(make_cfg, tmp_path):
+    cfg = make_cfg(
+        "SAC", env=PENDULUM, reward_mode="per_step", total_steps=300,
+        hyperparameters={"learning_starts": 100, "batch_size": 32,
+                         "policy_kwargs": {"net_arch": [32]}},
+        logging={"eval_every": 0, "video_every": 0, "checkpoint_every": 150},
+    )
+    results = train(cfg, tmp_path / "run")
+    _check_run_folder(tmp_path / "run", cfg, results)
+    assert results["relabelled_frames"] is None  # per-step: nothing to relabel
+    assert results["train"]["vlm_return"] is not None  # 50-step episodes
+    assert (tmp_path / "run" / "checkpoints" / "replay_buffer.pkl").is_file()
+
+
+def test_resume_continues_with_replay_buffer(make_cfg, tmp_path):
+    cfg = make_cfg("DQN", total_steps=300, hyperparameters={"learning_starts": 100},
+                   logging={"checkpoint_every": 100})
+    run_dir = tmp_path / "run"
+    first = train(cfg, run_dir)
+    assert first["num_timesteps"] == 300
+    with pytest.raises(ConfigError, match="--resume"):
+        train(cfg, run_dir)
+    # extend the run, as after a crash with budget left
+    text = (run_dir / "config.yaml").read_text().replace("total_steps: 300", "total_steps: 500")
+    (run_dir / "config.yaml").write_text(text)
+    second = resume(run_dir)
+    assert second["resumed_from"] == 300
+    assert second["num_timesteps"] == 500
+    from stable_baselines3 import DQN
+
+    model = DQN.load(run_dir / "checkpoints" / "model_500.zip")
+    model.load_replay_buffer(run_dir / "checkpoints" / "replay_buffer.pkl")
+    assert model.replay_buffer.pos == 500  # the first 300 transitions were carried over
+    assert np.all(model.replay_buffer.rewards[:500] != 0.0)  # all relabelled
+
+
+def test_sigterm_saves_checkpoint_then_resume(make_cfg, tmp_path, monkeypatch):
+    from vlm_reward.training import callbacks
+
+    cfg = make_cfg("DQN", total_steps=400, hyperparameters={"learning_starts": 50})
+    original = callbacks.Metrics._on_step
+
+    def send_sigterm_at_150(self):
+        if self.model.num_timesteps == 150:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self)
+
+    monkeypatch.setattr(callbacks.Metrics, "_on_step", send_sigterm_at_150)
+    run_dir = tmp_path / "run"
+    handler_before = signal.getsignal(signal.SIGTERM)
+    results = train(cfg, run_dir)
+    assert results["status"] == "interrupted" and results["signal"] == "SIGTERM"
+    assert not (run_dir / "results.json").exists()
+    latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
+    # the signal arrives during step 150; training stops at the next step, which SB3 drops
+    assert latest["num_timesteps"] == 151 and latest["replay_buffer"]
+    from stable_baselines3 import DQN
+
+    saved = DQN.load(run_dir / "checkpoints" / latest["model"])
+    saved.load_replay_buffer(run_dir / "checkpoints" / latest["replay_buffer"])
+    assert saved.replay_buffer.pos == 150
+    assert np.all(saved.replay_buffer.rewards[:150] != 0.0)  # flushed before saving
+    assert signal.getsignal(signal.SIGTERM) is handler_before  # handler restored
+    monkeypatch.setattr(callbacks.Metrics, "_on_step", original)
+    done = resume(run_dir)
+    assert done["status"] == "completed" and 400 <= done["num_timesteps"] < 404  # train_freq 4
+
+
+def test_evaluate_run(make_cfg, tmp_path):
+    cfg = make_cfg("PPO", total_steps=128, hyperparameters={"n_steps": 64, "batch_size": 64})
+    run_dir = tmp_path / "run"
+    train(cfg, run_dir)
+    again = resume(run_dir)  # a finished run: nothing left to train, results rewritten
+    assert again["status"] == "completed" and again["num_timesteps"] == 128
+    summary = evaluate_run(run_dir, episodes=2)
+    assert summary["episodes"] == 2
+    assert summary["ground_truth_return"] > 0 and summary["vlm_return"] is not None
+    assert (run_dir / summary["video"]).stat().st_size > 1000
+    assert json.loads((run_dir / "evaluation.json").read_text())["episodes"] == 2
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "empty" / "config.yaml").write_text((run_dir / "config.yaml").read_text())
+        evaluate_run(tmp_path / "empty")
+
+
+@pytest.mark.slow
+def test_ground_truth_ppo_learns_cartpole(tmp_path):
+    cfg = load_run_config(
+        os.path.join(os.path.dirname(__file__), "..", "..", "configs",
+                     "cartpole-ground-truth-cpu.yaml"),
+        ["total_steps=20000", "logging.eval_every=0", "logging.checkpoint_every=0",
+         "logging.eval_episodes=5", "logging.progress_bar=false"],
+    )
+    results = train(cfg, tmp_path / "run")
+    # a random policy scores about 22 on CartPole-v1; learning lifts it far above that
+    assert results["eval"]["ground_truth_return"] > 150, results["eval"]
+    assert results["train"]["vlm_return"] is None
