@@ -159,8 +159,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     start = time.perf_counter()
     results: dict[str, Any] = {"suite": "vlm-reward benchmarks", "system": system_info(),
                                "quick": quick}
+
+    def save() -> None:
+        """Write what is done so far: an interrupted suite still leaves its finished sections."""
+        results["suite_seconds"] = time.perf_counter() - start
+        if args.out:
+            path = Path(args.out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(results, indent=2) + "\n")
+            tmp.replace(path)
+
+    if args.reuse:
+        earlier_path = Path(args.reuse)
+        if earlier_path.is_file():
+            earlier = json.loads(earlier_path.read_text())
+            reused = [s for s in SECTIONS if s in skip and s in earlier]
+            results.update({s: earlier[s] for s in reused})
+            results["reused_sections"] = {s: earlier[s]["system"]["time_utc"] for s in reused}
+        else:
+            print(f"warning: --reuse {earlier_path} not found; skipped sections stay empty")
     if "compute" not in skip:
         results["compute"] = compute_limit.run(models, n=1024 if quick else 2048)
+        save()
     if "reward" not in skip:
         frames = args.frames or (8 if quick else 32)
         results["reward"] = reward_throughput.run(
@@ -170,34 +191,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             frames=frames, naive_frames=max(4, frames // 2), variant_batch=frames,
             rounds=args.rounds or (1 if quick else 3),
         )
+        save()
     if "quality" not in skip:
         results["quality"] = fast_path_quality.run(
             models, frames=args.quality_frames or (8 if quick else 48)
         )
+        save()
     if "memory" not in skip:
         results["memory"] = peak_memory.run(
             models, list(peak_memory.DEFAULT_VARIANTS), frames=args.frames or (8 if quick else 32),
             batch=args.frames or (8 if quick else 32),
         )
+        save()
     if "training" not in skip:
         steps = args.train_steps or (32 if quick else 256)
         results["training"] = training_throughput.run(
             models[0], steps=steps, n_steps=max(16, steps // 2), batch=max(16, steps // 2),
         )
-    results["suite_seconds"] = time.perf_counter() - start
-    if args.reuse:
-        earlier = json.loads(Path(args.reuse).read_text())
-        reused = [s for s in SECTIONS if s in skip and s in earlier]
-        results.update({s: earlier[s] for s in reused})
-        results["reused_sections"] = {s: earlier[s]["system"]["time_utc"] for s in reused}
+    save()
     render_tables(results)
     if args.out:
-        path = Path(args.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        tmp.replace(path)
-        print(f"JSON written to {path}")
+        print(f"JSON written to {args.out}")
     if args.json:
         emit(results, None)
     return results
