@@ -162,10 +162,23 @@ def _targets(results: dict[str, Any], arch: str = "ViT-B-32") -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("results", help="JSON written by benchmarks.run_all")
+    parser.add_argument("results", nargs="+",
+                        help="JSON written by benchmarks.run_all; sections missing from the "
+                             "first file are taken from the next ones")
+    parser.add_argument("--write-json", default=None, help="also save the merged JSON here")
     parser.add_argument("--update", default=None, help="Markdown file with the markers")
     args = parser.parse_args(argv)
-    text = markdown(json.loads(Path(args.results).read_text()))
+    results = json.loads(Path(args.results[0]).read_text())
+    for extra in args.results[1:]:
+        earlier = json.loads(Path(extra).read_text())
+        for section in ("compute", "reward", "quality", "memory", "training"):
+            if section not in results and section in earlier:
+                results[section] = earlier[section]
+                results.setdefault("reused_sections", {})[section] = (
+                    earlier[section]["system"]["time_utc"])
+    if args.write_json:
+        Path(args.write_json).write_text(json.dumps(results, indent=2) + "\n")
+    text = markdown(results)
     if not args.update:
         print(text)
         return
