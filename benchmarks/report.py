@@ -160,6 +160,17 @@ def _targets(results: dict[str, Any], arch: str = "ViT-B-32") -> list[str]:
     return rows
 
 
+_SECTION_OF = {"compute_limit": "compute", "reward_throughput": "reward",
+               "fast_path_quality": "quality", "peak_memory": "memory",
+               "training_throughput": "training"}
+
+
+def _as_suite(data: dict[str, Any]) -> dict[str, Any]:
+    """A single benchmark's JSON (``python -m benchmarks.NAME``) as a one-section suite."""
+    section = _SECTION_OF.get(data.get("benchmark", ""))
+    return {"system": data["system"], section: data} if section else data
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("results", nargs="+",
@@ -168,9 +179,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-json", default=None, help="also save the merged JSON here")
     parser.add_argument("--update", default=None, help="Markdown file with the markers")
     args = parser.parse_args(argv)
-    results = json.loads(Path(args.results[0]).read_text())
+    results = _as_suite(json.loads(Path(args.results[0]).read_text()))
     for extra in args.results[1:]:
-        earlier = json.loads(Path(extra).read_text())
+        earlier = _as_suite(json.loads(Path(extra).read_text()))
         for section in ("compute", "reward", "quality", "memory", "training"):
             if section not in results and section in earlier:
                 results[section] = earlier[section]
