@@ -2,10 +2,11 @@
 
 Peak RSS is monotonic within a process, so every configuration runs in a child process
 (``python -m benchmarks.peak_memory --child ...``) that imports torch, records its RSS, loads
-the model, embeds ``frames`` CartPole frames at the given batch size and reports ``ru_maxrss``
+the model, embeds ``frames`` CartPole frames at the given batch size and reports its peak RSS
 (the kernel's high-water mark of resident memory, which counts everything the process touched:
 weights, activations, allocator caches, ONNX Runtime arenas). ``model_and_run_mb`` is the peak
-minus the RSS after imports, i.e. what the configuration itself costs.
+minus the RSS after imports, i.e. what the configuration itself costs. The peak is the
+kernel's ``VmHWM`` (``ru_maxrss`` would inherit the parent's size across fork/exec).
 
 Example:
     python -m benchmarks.peak_memory --models ViT-B-32 --variants naive,default,int8
@@ -88,7 +89,7 @@ def run(models: list[str], variants: list[str], frames: int = 32, batch: int = 3
         "benchmark": "peak_memory",
         "system": system_info(),
         "settings": {"frames": frames, "batch_size": batch, "frame_shape": [400, 600, 3],
-                     "naive_batch_size": 1, "measure": "ru_maxrss of a fresh child process"},
+                     "naive_batch_size": 1, "measure": "VmHWM of a fresh child process"},
         "models": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
