@@ -46,19 +46,21 @@ def parse_int_list(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
-def cartpole_frames(n: int, seed: int = 0, width: int = 600, height: int = 400) -> np.ndarray:
-    """``n`` rendered CartPole-v1 frames ``(n, height, width, 3)`` from a random policy.
+def cartpole_frames(
+    n: int, seed: int = 0, width: int = 600, height: int = 400, env_id: str = "CartPole-v1"
+) -> np.ndarray:
+    """``n`` rendered frames ``(n, height, width, 3)`` of ``env_id`` under a random policy.
 
     The episode is reset whenever it ends so the frames cover many pole angles and positions.
     """
     import gymnasium as gym
 
-    env = gym.make("CartPole-v1", render_mode="rgb_array")
+    env = gym.make(env_id, render_mode="rgb_array")
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
     frames = []
     for _ in range(n):
-        _, _, terminated, truncated, _ = env.step(int(rng.integers(2)))
+        _, _, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
         frame = env.render()
         if frame.shape[:2] != (height, width):
             from PIL import Image
@@ -85,15 +87,24 @@ def build_reward_model(
     fast_path: Any = None,
     batch_size: int = 64,
     goal: str = GOAL,
+    seed: int = 0,
 ) -> Any:
-    """Load ``spec`` on CPU through the public loader, apply ``fast_path``, build the reward."""
+    """Load ``spec`` on CPU through the public loader, apply ``fast_path``, build the reward.
+
+    ``ARCH/random`` weights come from torch's global RNG, so it is seeded first: every
+    configuration of a benchmark then holds the same weights.
+    """
+    import torch
+
     from vlm_reward import load_model
     from vlm_reward.models.acceleration import FastPath, apply_fast_path
     from vlm_reward.reward import RewardModel
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the random-weights warning: expected in benchmarks
+        torch.manual_seed(seed)
         emb = load_model(spec, device="cpu", precision=precision, batch_size=batch_size)
+    # The loader may already have applied the default switches; re-applying sets exactly these.
     apply_fast_path(emb, FastPath.from_value(fast_path))
     return RewardModel.from_prompts(emb, goal)
 
@@ -105,14 +116,18 @@ class NaiveReward:
     computes once (even naive wrappers cache the prompt).
     """
 
-    def __init__(self, spec: str, goal: str = GOAL) -> None:
+    def __init__(self, spec: str, goal: str = GOAL, seed: int = 0) -> None:
         import open_clip
         import torch
+
         from vlm_reward import load_model
+        from vlm_reward.models.acceleration import FastPath, apply_fast_path
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            torch.manual_seed(seed)  # same random weights as build_reward_model(seed=seed)
             emb = load_model(spec, device="cpu", precision="fp32")
+        apply_fast_path(emb, FastPath.off())  # plain fp32 eager model, whatever the loader did
         self.model = emb.model
         pre = emb.preprocess
         self.transform = open_clip.image_transform(
@@ -150,9 +165,19 @@ def median(values: Sequence[float]) -> float:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux ``ru_maxrss`` is KiB)."""
+    """Peak resident set size of this process so far, in MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the high-water mark of this process image.
+    (``ru_maxrss`` is not used there: it survives ``fork``/``exec``, so a child started by a
+    big parent reports at least the parent's size.) Elsewhere: ``ru_maxrss``.
+    """
     import resource
 
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
 

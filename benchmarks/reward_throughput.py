@@ -81,73 +81,89 @@ def run(
         "models": {},
     }
     for arch in models:
-        spec = f"{arch}/random"
-        _progress(f"{arch}: loading naive baseline and {len(variants)} variants")
-        naive = NaiveReward(spec)
-        rms = {}
-        for name in variants:
-            precision, switches = VARIANTS[name]
-            rms[name] = build_reward_model(spec, precision=precision, fast_path=switches)
-        default = rms.get("default") or build_reward_model(spec)
-        pool = synthetic_frames(max([frames, naive_frames, variant_batch, *batch_sizes]))
-
-        def n_for(bs: int) -> int:
-            return max(bs, frames // bs * bs)
-
-        # warm-up: first calls allocate, pick kernels and (for compile) compile each shape
-        naive.rewards(pool[:1])
-        for bs in batch_sizes:
-            default.embedder.batch_size = bs
-            default.rewards(pool[: min(bs, n_for(bs))])
-        for name, rm in rms.items():
-            rm.embedder.batch_size = variant_batch
-            _progress(f"{arch}: warming up {name}")
-            rm.rewards(pool[:variant_batch])
-
-        times: dict[str, list[float]] = {}
-        for r in range(rounds):
-            _progress(f"{arch}: round {r + 1}/{rounds}")
-            times.setdefault("naive", []).append(
-                time_call(lambda: naive.rewards(pool[:naive_frames])) / naive_frames
-            )
-            for bs in batch_sizes:
-                default.embedder.batch_size = bs
-                n = n_for(bs)
-                times.setdefault(f"ours/bs{bs}", []).append(
-                    time_call(lambda n=n: default.rewards(pool[:n])) / n
-                )
-            for name, rm in rms.items():
-                rm.embedder.batch_size = variant_batch
-                times.setdefault(f"variant/{name}", []).append(
-                    time_call(lambda rm=rm: rm.rewards(pool[:variant_batch])) / variant_batch
-                )
-        fps = {k: 1.0 / median(v) for k, v in times.items()}
-        naive_fps = fps["naive"]
-        entry: dict[str, Any] = {
-            "naive_frames_per_s": naive_fps,
-            "batch_sweep": [
-                {"batch_size": bs, "frames_per_s": fps[f"ours/bs{bs}"],
-                 "x_naive": fps[f"ours/bs{bs}"] / naive_fps}
-                for bs in batch_sizes
-            ],
-            "variants": {
-                name: {"frames_per_s": fps[f"variant/{name}"],
-                       "x_naive": fps[f"variant/{name}"] / naive_fps,
-                       "x_off": (fps[f"variant/{name}"] / fps["variant/off"]
-                                 if "variant/off" in fps else None),
-                       "applied": list(rm.embedder.fast_path_applied),
-                       "dtype": str(rm.embedder.dtype).removeprefix("torch."),
-                       "batch_size": variant_batch}
-                for name, rm in rms.items()
-            },
-            "raw_seconds_per_frame": times,
-        }
-        best = max(entry["batch_sweep"], key=lambda e: e["frames_per_s"])
-        entry["best_default"] = best
-        result["models"][arch] = entry
-        del naive, rms, default
+        result["models"][arch] = _measure_model(
+            arch, batch_sizes, frames=frames, naive_frames=naive_frames, variants=variants,
+            variant_batch=variant_batch, rounds=rounds,
+        )
         gc.collect()
     return result
+
+
+def _measure_model(
+    arch: str,
+    batch_sizes: list[int],
+    *,
+    frames: int,
+    naive_frames: int,
+    variants: list[str],
+    variant_batch: int,
+    rounds: int,
+) -> dict[str, Any]:
+    """Every configuration of one architecture, timed in interleaved rounds."""
+    spec = f"{arch}/random"
+    _progress(f"{arch}: loading naive baseline and {len(variants)} variants")
+    naive = NaiveReward(spec)
+    rms = {}
+    for name in variants:
+        precision, switches = VARIANTS[name]
+        rms[name] = build_reward_model(spec, precision=precision, fast_path=switches)
+    default = rms.get("default") or build_reward_model(spec)
+    pool = synthetic_frames(max([frames, naive_frames, variant_batch, *batch_sizes]))
+
+    def n_for(bs: int) -> int:
+        return max(bs, frames // bs * bs)
+
+    # warm-up: first calls allocate, pick kernels and (for compile) compile each shape
+    naive.rewards(pool[:1])
+    for bs in batch_sizes:
+        default.embedder.batch_size = bs
+        default.rewards(pool[: min(bs, n_for(bs))])
+    for name, rm in rms.items():
+        rm.embedder.batch_size = variant_batch
+        _progress(f"{arch}: warming up {name}")
+        rm.rewards(pool[:variant_batch])
+
+    times: dict[str, list[float]] = {}
+    for r in range(rounds):
+        _progress(f"{arch}: round {r + 1}/{rounds}")
+        times.setdefault("naive", []).append(
+            time_call(lambda: naive.rewards(pool[:naive_frames])) / naive_frames
+        )
+        for bs in batch_sizes:
+            default.embedder.batch_size = bs
+            n = n_for(bs)
+            times.setdefault(f"ours/bs{bs}", []).append(
+                time_call(lambda n=n: default.rewards(pool[:n])) / n
+            )
+        for name, rm in rms.items():
+            rm.embedder.batch_size = variant_batch
+            times.setdefault(f"variant/{name}", []).append(
+                time_call(lambda rm=rm: rm.rewards(pool[:variant_batch])) / variant_batch
+            )
+    fps = {k: 1.0 / median(v) for k, v in times.items()}
+    naive_fps = fps["naive"]
+    entry: dict[str, Any] = {
+        "naive_frames_per_s": naive_fps,
+        "batch_sweep": [
+            {"batch_size": bs, "frames_per_s": fps[f"ours/bs{bs}"],
+             "x_naive": fps[f"ours/bs{bs}"] / naive_fps}
+            for bs in batch_sizes
+        ],
+        "variants": {
+            name: {"frames_per_s": fps[f"variant/{name}"],
+                   "x_naive": fps[f"variant/{name}"] / naive_fps,
+                   "x_off": (fps[f"variant/{name}"] / fps["variant/off"]
+                             if "variant/off" in fps else None),
+                   "applied": list(rm.embedder.fast_path_applied),
+                   "dtype": str(rm.embedder.dtype).removeprefix("torch."),
+                   "batch_size": variant_batch}
+            for name, rm in rms.items()
+        },
+        "raw_seconds_per_frame": times,
+    }
+    best = max(entry["batch_sweep"], key=lambda e: e["frames_per_s"])
+    entry["best_default"] = best
+    return entry
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -4,8 +4,9 @@ Configurations (same PPO hyperparameters, same number of env steps):
 
 * ``ours/batched``: :func:`vlm_reward.training.train` with ``reward_mode: batched`` (frames are
   stored during the rollout and embedded in large batches before PPO's update);
-* ``ours/per_step``: the same with ``reward_mode: per_step`` (one frame per model call, but
-  our batched-tensor preprocessing);
+* ``ours/batched-int8``: the same with the opt-in int8 fast path (``reward.fast_path``);
+* ``ours/per_step``: as ``ours/batched`` with ``reward_mode: per_step`` (one frame per model
+  call, but our tensor preprocessing);
 * ``naive/per_step``: plain SB3 PPO on CartPole wrapped by the typical reward wrapper of
   :class:`benchmarks._common.NaiveReward` (PIL per frame, one fp32 model call per step);
 * ``ground_truth``: the same PPO on the env's own reward, no VLM: the ceiling set by rendering
@@ -21,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 import warnings
@@ -33,7 +35,7 @@ from benchmarks._common import GOAL, NaiveReward, emit, system_info
 
 __all__ = ["main", "run"]
 
-MODES = ("ground_truth", "ours/batched", "ours/per_step", "naive/per_step")
+MODES = ("ground_truth", "ours/batched", "ours/batched-int8", "ours/per_step", "naive/per_step")
 
 
 def _progress(msg: str) -> None:
@@ -46,10 +48,8 @@ def _env_id() -> str:
     """The paper's CartPole variant if the envs package registers it, else Gymnasium's."""
     import gymnasium as gym
 
-    try:
+    with contextlib.suppress(ImportError):
         import vlm_reward.envs  # noqa: F401
-    except ImportError:
-        pass
     return "vlm_reward/CartPole-v0" if "vlm_reward/CartPole-v0" in gym.registry else "CartPole-v1"
 
 
@@ -60,6 +60,8 @@ def _run_config(env_id: str, spec: str, mode: str, steps: int, n_steps: int, bat
     if mode.startswith("ours"):
         reward = {"model": spec, "goal": GOAL, "device": "cpu", "precision": "fp32",
                   "batch_size": batch}
+        if mode.endswith("-int8"):
+            reward["fast_path"] = {"int8": True}
     data = {
         "name": f"bench-{mode.replace('/', '-')}",
         "env": {"id": env_id},

@@ -96,6 +96,11 @@ class RewardConfig(_Strict):
         default="auto", description="VLM compute precision."
     )
     batch_size: int = Field(default=64, ge=1, description="Frames per VLM forward pass.")
+    fast_path: dict[str, Any] | None = Field(
+        default=None,
+        description="Speed-up switches of vlm_reward.models.acceleration.FastPath, e.g. "
+        "{int8: true}; null = the defaults (on where safe). Local backend only.",
+    )
     backend: Literal["local", "ray"] = Field(
         default="local", description="'local' runs the VLM in this process; 'ray' on Ray actors."
     )
@@ -350,6 +355,11 @@ def build_reward_model(cfg: RewardConfig) -> RewardModel:
                 "reward.backend: 'ray' needs the vlm_reward.distributed module, which is not "
                 "available in this installation; use backend: local"
             ) from exc
+        if cfg.fast_path is not None:
+            raise ConfigError(
+                "reward.fast_path: only the local backend applies fast-path switches; "
+                "remove reward.fast_path or use backend: local"
+            )
         embedder = RayEmbedder.create(
             cfg.model,
             num_workers=cfg.num_workers,
@@ -364,6 +374,7 @@ def build_reward_model(cfg: RewardConfig) -> RewardModel:
         from vlm_reward.models import load_model
 
         embedder = load_model(
-            cfg.model, device=cfg.device, precision=cfg.precision, batch_size=cfg.batch_size
+            cfg.model, device=cfg.device, precision=cfg.precision, batch_size=cfg.batch_size,
+            fast_path=cfg.fast_path,
         )
     return RewardModel.from_prompts(embedder, cfg.goal, cfg.baseline, cfg.alpha)

@@ -140,13 +140,18 @@ def apply_fast_path(
     that took effect are recorded in ``embedder.fast_path_applied`` so benchmarks and logs can
     say what actually ran.
 
+    Calling it again re-sets ``uint8_resize`` and ``channels_last`` (so ``FastPath.off()``
+    after the loader's defaults gives the plain path), but ``int8``, ``onnx`` and ``compile``
+    replace the image tower and stay in effect: load the model again to drop them.
+
     Raises:
         ConfigError: for combinations that cannot work (int8/onnx on GPU or with bf16,
             int8 together with onnx, a model without an image tower for model-level switches).
         DependencyNotInstalled: ``onnx`` requested but ONNX Runtime is not installed.
     """
     fp = FastPath.from_value(fast_path)
-    applied: list[str] = list(getattr(embedder, "fast_path_applied", ()))
+    # tower replacements of an earlier call stay in effect; everything else is re-decided
+    applied = [a for a in getattr(embedder, "fast_path_applied", ()) if a in _REPLACES_TOWER]
     set_num_threads(fp.num_threads)
     if fp.num_threads is not None:
         applied.append("num_threads")
@@ -160,8 +165,7 @@ def apply_fast_path(
         if fp.uint8_resize:
             applied.append("uint8_resize")
 
-    wants_model = fp.int8 or fp.compile or fp.onnx or fp.channels_last
-    visual = _image_tower(embedder) if wants_model else None
+    visual = _image_tower(embedder)
     if visual is None and (fp.int8 or fp.compile or fp.onnx):
         raise ConfigError(
             f"fast_path: int8/compile/onnx need an open_clip image tower; "
@@ -177,21 +181,29 @@ def apply_fast_path(
         )
 
     model = embedder.model  # type: ignore[attr-defined]
-    if visual is not None and fp.channels_last and _has_conv2d(visual, min_count=2):
-        visual.to(memory_format=torch.channels_last)
-        applied.append("channels_last")
-    if visual is not None and fp.int8:
-        model.visual = _quantize_int8(visual)
-        applied.append("int8")
-    if visual is not None and fp.onnx:
+    if visual is not None and _has_conv2d(visual, min_count=2):
+        if fp.channels_last:
+            visual.to(memory_format=torch.channels_last)
+            applied.append("channels_last")
+        else:  # undo an earlier call, so that "off" really means the plain layout
+            visual.to(memory_format=torch.contiguous_format)
+    if visual is not None and fp.int8 and "int8" not in applied:
+        quantized = _quantize_int8(visual)
+        if quantized is not None:
+            model.visual = quantized
+            applied.append("int8")
+    if visual is not None and fp.onnx and "onnx" not in applied:
         model.visual = OnnxImageTower.from_module(visual, _input_size(embedder))
         applied.append("onnx")
-    if fp.compile and visual is not None:
+    if visual is not None and fp.compile and "compile" not in applied:
         model.visual = torch.compile(model.visual)
         applied.append("compile")
     embedder.fast_path = fp  # type: ignore[attr-defined]
     embedder.fast_path_applied = tuple(dict.fromkeys(applied))  # type: ignore[attr-defined]
     return embedder
+
+
+_REPLACES_TOWER = ("int8", "onnx", "compile")
 
 
 def _image_tower(embedder: Embedder) -> torch.nn.Module | None:
@@ -213,15 +225,31 @@ def _input_size(embedder: Embedder) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _quantize_int8(visual: torch.nn.Module) -> torch.nn.Module:
-    """Dynamic int8 quantisation of every ``nn.Linear`` in the tower (fbgemm on x86)."""
+def _quantize_int8(visual: torch.nn.Module) -> torch.nn.Module | None:
+    """Dynamic int8 quantisation of the tower's ``nn.Linear`` layers (fbgemm on x86).
+
+    Only layers that are *called* as modules can be swapped: attention pools (ResNet CLIP)
+    and ``nn.MultiheadAttention`` read their projections' weights directly, so their Linear
+    children stay fp32. Returns ``None`` when no layer qualifies (nothing to gain).
+    """
     from torch.ao.quantization import quantize_dynamic
 
+    names = set()
+    for parent_name, parent in visual.named_modules():
+        if isinstance(parent, torch.nn.MultiheadAttention) or "AttentionPool" in type(
+            parent
+        ).__name__:
+            continue
+        for child_name, child in parent.named_children():
+            if type(child) is torch.nn.Linear:
+                names.add(f"{parent_name}.{child_name}" if parent_name else child_name)
+    if not names:
+        return None
     with warnings.catch_warnings():
         # torch points eager quantisation users at torchao; the eager API still works and needs
         # no extra package, which is why we use it here.
         warnings.simplefilter("ignore")
-        return quantize_dynamic(visual, {torch.nn.Linear}, dtype=torch.qint8)
+        return quantize_dynamic(visual, names, dtype=torch.qint8)
 
 
 class OnnxImageTower(torch.nn.Module):
@@ -268,8 +296,5 @@ def _import_onnxruntime() -> Any:
     try:
         import onnxruntime
     except ImportError as exc:
-        raise DependencyNotInstalled(
-            "fast_path.onnx needs ONNX Runtime: pip install 'vlm-reward[onnx]' "
-            "(onnxruntime and onnx), or turn the onnx switch off"
-        ) from exc
+        raise DependencyNotInstalled("onnxruntime", "onnx", "fast_path.onnx") from exc
     return onnxruntime

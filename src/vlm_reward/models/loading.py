@@ -8,8 +8,9 @@ Third-party backends can add kinds with :func:`register_backend`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -18,6 +19,9 @@ from vlm_reward.errors import ConfigError, ModelNotFoundError
 from vlm_reward.models.base import Embedder
 from vlm_reward.models.open_clip_backend import LoadOptions
 from vlm_reward.models.specs import ModelSpec, parse_spec
+
+if TYPE_CHECKING:
+    from vlm_reward.models.acceleration import FastPath
 
 __all__ = ["BACKENDS", "LoadOptions", "Resolver", "load_model", "register_backend"]
 
@@ -60,6 +64,7 @@ def load_model(
     batch_size: int = 64,
     cache_dir: str | Path | None = None,
     offline: bool = False,
+    fast_path: FastPath | Mapping[str, Any] | None = None,
 ) -> Embedder:
     """Load a VLM from a spec string and return it behind the :class:`Embedder` interface.
 
@@ -72,6 +77,9 @@ def load_model(
         batch_size: frames per forward pass.
         cache_dir: download cache (Hugging Face hub layout); default: the usual HF cache.
         offline: never touch the network (also implied by ``HF_HUB_OFFLINE=1``).
+        fast_path: speed-up switches of :class:`vlm_reward.models.acceleration.FastPath`
+            (e.g. ``{"int8": True}``); ``None`` applies the defaults, which are on only where
+            they are safe and measured to help (see docs/performance.md).
 
     Raises:
         ModelNotFoundError: unknown name or tag (close matches listed).
@@ -108,5 +116,8 @@ def load_model(
         embedder = resolver(parsed, opts)
     finally:
         root.setLevel(level)
+    from vlm_reward.models.acceleration import apply_fast_path
+
+    apply_fast_path(embedder, fast_path)
     embedder.warn_if_random()
     return embedder
