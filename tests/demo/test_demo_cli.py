@@ -11,7 +11,7 @@ def test_demo_command_smoke(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     proc = subprocess.run(
-        [sys.executable, "-m", "vlm_reward", "demo", "--steps", "256", "--eval-episodes", "1",
+        [sys.executable, "-m", "vlm_reward", "demo", "--steps", "512", "--eval-episodes", "1",
          "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=600,
     )

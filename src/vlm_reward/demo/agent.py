@@ -115,7 +115,7 @@ def run_demo(out: Path, steps: int = 30_000, seed: int = 0, eval_episodes: int =
     emb = load_model(model, device="cpu", precision="fp32", batch_size=64)
     rm = RewardModel.from_prompts(emb, DEMO_GOAL)
     venv = _vlm_reward_vec_env(n_envs, seed, rm)
-    agent = PPO("MlpPolicy", venv, n_steps=128, batch_size=256, n_epochs=6, learning_rate=1e-3,
+    agent = PPO("MlpPolicy", venv, n_steps=64, batch_size=128, n_epochs=8, learning_rate=1e-3,
                 gamma=0.98, gae_lambda=0.9, ent_coef=0.0, seed=seed, verbose=0,
                 tensorboard_log=str(out / "tb"), device="cpu")
     agent.learn(total_timesteps=steps, progress_bar=True)

@@ -45,11 +45,14 @@ class TrainArgs:
     """drives state sampling, captions, initialisation and batches"""
     states_per_scene: int = 800
     """rendered frames per environment"""
-    steps: int = 80
+    steps: int = 400
     """optimiser steps"""
     batch_size: int = 64
-    lr: float = 2e-3
-    threads: int = 2
+    lr: float = 2e-4
+    threads: int = 1
+    """torch threads; 1 is fastest on a shared, oversubscribed CPU"""
+    cache: Path | None = None
+    """optional .pt file to keep the rendered dataset in between runs (same seed and size)"""
 
 
 def _descriptor_distance(scene_id: np.ndarray, states: np.ndarray) -> np.ndarray:
@@ -103,16 +106,33 @@ def train_demo_model(args: TrainArgs) -> dict:
     import torch.nn.functional as F
     from rich.progress import Progress
 
-    from vlm_reward.demo.captions import cartpole_caption, mountaincar_caption
+    from vlm_reward.demo.captions import (
+        all_training_captions,
+        cartpole_caption,
+        mountaincar_caption,
+    )
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     t0 = time.time()
-    images, scene_ids, states = build_dataset(args.states_per_scene, args.seed)
+    key = f"{args.seed}-{args.states_per_scene}"
+    data = None
+    if args.cache is not None and args.cache.exists():
+        data = torch.load(args.cache, weights_only=False)  # our own file, holds numpy arrays
+    if data is not None and data["key"] == key:
+        images, scene_ids, states = data["images"], data["scene_ids"], data["states"]
+    else:
+        images, scene_ids, states = build_dataset(args.states_per_scene, args.seed)
+        if args.cache is not None:
+            torch.save({"key": key, "images": images, "scene_ids": scene_ids,
+                        "states": states}, args.cache)
     t_data = time.time() - t0
     model = open_clip.CLIP(**DEMO_MODEL_CFG)
     model.token_embedding.sparse = True  # only the few caption tokens get gradients
     tokenizer = open_clip.get_tokenizer("ViT-B-32", context_length=32)
+    vocab = sorted(all_training_captions())
+    vocab_tokens = tokenizer(vocab)  # tokenise every possible caption once
+    token_row = {c: i for i, c in enumerate(vocab)}
     emb_params = list(model.token_embedding.parameters())
     other = [p for n, p in model.named_parameters() if not n.startswith("token_embedding")]
     opt = torch.optim.AdamW(other, lr=args.lr, weight_decay=0.05)
@@ -133,7 +153,8 @@ def train_demo_model(args: TrainArgs) -> dict:
             ]
             dist = torch.from_numpy(_descriptor_distance(scene_ids[idx], states[idx]))
             target = torch.softmax(-(dist**2), dim=1)
-            img_f, txt_f, scale = model(images[idx], tokenizer(caps))
+            tokens = vocab_tokens[[token_row[c] for c in caps]]
+            img_f, txt_f, scale = model(images[idx], tokens)
             logits = scale * img_f @ txt_f.T
             loss = 0.5 * (
                 -(target * F.log_softmax(logits, 1)).sum(1).mean()
@@ -148,6 +169,8 @@ def train_demo_model(args: TrainArgs) -> dict:
             with torch.no_grad():
                 model.logit_scale.clamp_(0, np.log(100))
             losses.append(float(loss.detach()))
+            if _step % 50 == 0:
+                progress.console.log(f"step {_step} loss {np.mean(losses[-50:]):.3f}")
             progress.update(task, advance=1, description=f"training demo model loss {loss:.3f}")
     model.token_embedding.sparse = False
     _save(model, args.out)
