@@ -42,6 +42,7 @@ def _make_env(seed: int):
             if abs(x) > 2.4:
                 x, x_dot = float(np.clip(x, -2.4, 2.4)), 0.0
             base.state = np.array([x, x_dot, th, th_dot])
+            base.steps_beyond_terminated = None  # we continue past the fall on purpose
             obs = np.array(base.state, dtype=np.float32)
             self._t += 1
             info["upright"] = abs(th) < UPRIGHT_RAD
