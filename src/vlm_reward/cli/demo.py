@@ -16,7 +16,7 @@ console = Console()
 
 @app.command()
 def demo(
-    steps: int = typer.Option(30_000, help="PPO environment steps."),
+    steps: int = typer.Option(12_000, help="PPO environment steps."),
     out: Path = typer.Option(Path("runs/demo"), help="Run folder to write."),
     seed: int = typer.Option(0, help="Seed for envs, policy and evaluation."),
     eval_episodes: int = typer.Option(20, help="Ground-truth evaluation episodes per policy."),

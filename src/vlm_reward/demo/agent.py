@@ -96,7 +96,7 @@ def _ground_truth(policy, n_episodes: int, seed: int, record: list | None = None
             "upright_fraction": float(np.mean(fractions))}
 
 
-def run_demo(out: Path, steps: int = 30_000, seed: int = 0, eval_episodes: int = 20,
+def run_demo(out: Path, steps: int = 12_000, seed: int = 0, eval_episodes: int = 20,
              model: str = "demo", n_envs: int = 8) -> dict[str, Any]:
     """Train PPO on the VLM reward, evaluate vs random, write the run folder; return results."""
     import imageio.v2 as imageio
