@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/vlm-reward doctor
+	$(VENV)/bin/vlm-reward demo
 
 browser:
 	@# Debian's Chromium drives the labelling app's browser tests; skipped with a reason if absent.

@@ -31,10 +31,11 @@ err_console = Console(stderr=True)
 # Command modules, each adding its commands to `app` at import.
 COMMAND_MODULES: tuple[str, ...] = (
     "core",
+    "envs",
     "train",
     "eval",
     "label",
-    "envs",
+    "demo",
 )
 
 

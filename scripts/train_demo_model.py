@@ -1,0 +1,35 @@
+"""Train the bundled demo model (see docs/demo_model_card.md).
+
+    SDL_VIDEODRIVER=dummy nice -n 10 python scripts/train_demo_model.py \
+        --out src/vlm_reward/models/bundled/demo --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from vlm_reward.demo.model_training import TrainArgs, train_demo_model
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("src/vlm_reward/models/bundled/demo"))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--states-per-scene", type=int, default=TrainArgs.states_per_scene)
+    p.add_argument("--steps", type=int, default=TrainArgs.steps)
+    p.add_argument("--batch-size", type=int, default=TrainArgs.batch_size)
+    p.add_argument("--lr", type=float, default=TrainArgs.lr)
+    p.add_argument("--cache", type=Path, default=None, help="keep rendered frames here")
+    a = p.parse_args()
+    summary = train_demo_model(TrainArgs(out=a.out, seed=a.seed, steps=a.steps,
+                                         states_per_scene=a.states_per_scene,
+                                         batch_size=a.batch_size, cache=a.cache, lr=a.lr))
+    losses = summary.pop("losses")
+    summary["loss_first"], summary["loss_last10"] = losses[0], sum(losses[-10:]) / 10
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

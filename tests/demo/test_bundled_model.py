@@ -1,0 +1,55 @@
+"""The bundled demo model: loads through the public loader; held-out reward shapes hold."""
+
+import numpy as np
+import pytest
+
+from vlm_reward.demo.captions import HELDOUT_PROMPTS
+from vlm_reward.demo.heldout import (
+    cartpole_angle_sweep,
+    mountaincar_position_sweep,
+    retrieval_accuracy,
+)
+
+
+@pytest.fixture(scope="module")
+def demo_embedder():
+    from vlm_reward import load_model
+
+    return load_model("demo", device="cpu", precision="fp32")
+
+
+def test_demo_loads_through_public_loader_with_trained_weights(demo_embedder):
+    assert not demo_embedder.is_random
+    emb = demo_embedder.encode_text(["the pole is upright"])
+    assert emb.shape == (1, demo_embedder.embed_dim)
+
+
+def test_cartpole_reward_peaks_near_upright(demo_embedder):
+    angles, r = cartpole_angle_sweep(demo_embedder, [HELDOUT_PROMPTS["cartpole_goal"][0]], n=37)
+    assert abs(angles[np.argmax(r)]) < 0.35
+    assert np.corrcoef(np.abs(angles), r)[0, 1] < -0.5
+
+
+def test_mountaincar_reward_rises_toward_flag(demo_embedder):
+    pos, r = mountaincar_position_sweep(demo_embedder, HELDOUT_PROMPTS["mountaincar_goal"][:1],
+                                        n=30)
+    assert np.corrcoef(pos, r)[0, 1] > 0.5
+    assert pos[np.argmax(r)] > 0.2
+
+
+@pytest.fixture(scope="module")
+def retrieval(demo_embedder):
+    return retrieval_accuracy(demo_embedder, n_per_scene=120)
+
+
+def test_heldout_mountaincar_retrieval_beats_chance(retrieval):
+    r = retrieval
+    assert r["mountaincar/frame_to_class_accuracy"] > r["mountaincar/chance_accuracy"] + 0.3
+
+
+@pytest.mark.xfail(strict=True, reason="known weakness of the shipped demo model: held-out "
+                   "phrasings of the six pole classes are not retrieved above chance "
+                   "(docs/demo_model_card.md)")
+def test_heldout_cartpole_retrieval_beats_chance(retrieval):
+    r = retrieval
+    assert r["cartpole/frame_to_class_accuracy"] > r["cartpole/chance_accuracy"] + 0.1
