@@ -21,11 +21,12 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=TrainArgs.steps)
     p.add_argument("--batch-size", type=int, default=TrainArgs.batch_size)
     p.add_argument("--lr", type=float, default=TrainArgs.lr)
-    p.add_argument("--cache", type=Path, default=None, help="keep rendered frames here")
+    p.add_argument("--threads", type=int, default=TrainArgs.threads, help="torch CPU threads")
     a = p.parse_args()
     summary = train_demo_model(TrainArgs(out=a.out, seed=a.seed, steps=a.steps,
                                          states_per_scene=a.states_per_scene,
-                                         batch_size=a.batch_size, cache=a.cache, lr=a.lr))
+                                         batch_size=a.batch_size, threads=a.threads,
+                                         lr=a.lr))
     losses = summary.pop("losses")
     summary["loss_first"], summary["loss_last10"] = losses[0], sum(losses[-10:]) / 10
     print(json.dumps(summary, indent=2))

@@ -38,3 +38,16 @@ def test_caption_describes_state():
     assert len(caps) > 5  # varied phrasings
     assert all("upright" in c or "vertical" in c or "straight up" in c for c in caps)
     assert not any("on the right" in c or "right side" in c or "right end" in c for c in caps)
+
+
+def test_cart_position_only_matters_for_captions_that_mention_the_cart():
+    from vlm_reward.demo.model_training import caption_distance
+
+    scene = np.array([0, 0, 1])
+    states = np.array([[-2.0, 0, 0.0, 0], [2.0, 0, 0.0, 0], [0.5, 0, 0, 0]])
+    d_pole_only = caption_distance(scene, states, scene, states, np.array([False, False, False]))
+    d_with_cart = caption_distance(scene, states, scene, states, np.array([True, True, False]))
+    assert d_pole_only[0, 1] == 0.0  # same pole angle, cart not mentioned: a full positive
+    assert d_with_cart[0, 1] > 1.0  # opposite ends of the track: a different class
+    assert np.isinf(d_pole_only[0, 2]) and np.isinf(d_pole_only[2, 0])  # across scenes
+    assert d_pole_only[2, 2] == 0.0

@@ -5,23 +5,32 @@ import sys
 
 import pytest
 
+from vlm_reward.config import load_run_config
+
 
 @pytest.mark.slow
-def test_demo_command_smoke(tmp_path):
+def test_demo_command_writes_a_complete_run_folder(tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     proc = subprocess.run(
-        [sys.executable, "-m", "vlm_reward", "demo", "--steps", "512", "--eval-episodes", "1",
+        [sys.executable, "-m", "vlm_reward", "demo", "--steps", "512", "--eval-episodes", "2",
          "--out", str(out)],
         capture_output=True, text=True, env=env, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "success rate" in proc.stdout
+    assert "trained policy" in proc.stdout and "random policy" in proc.stdout
     res = json.loads((out / "results.json").read_text())
-    assert 0.0 <= res["trained"]["success_rate"] <= 1.0
-    assert (out / "videos" / "trained_policy.mp4").stat().st_size > 0
-    assert (out / "reward_vs_angle.png").exists()
-    assert list((out / "checkpoints").glob("*.zip"))
+    assert res["status"] == "completed" and res["reward"] == "vlm"
+    for policy in ("trained", "random"):
+        summary = res["demo"][policy]
+        assert summary["episodes"] == 2
+        assert 0.0 <= summary["success_rate"] <= summary["upright_fraction"] <= 1.0
+    assert (out / res["eval"]["video"]).stat().st_size > 0
+    assert (out / "reward_vs_angle.png").stat().st_size > 0
+    assert list((out / "checkpoints").glob("model_*.zip"))
+    # the run folder's config reruns the same demo through `vlm-reward train`
+    cfg = load_run_config(out / "config.yaml")
+    assert cfg.reward.model == "demo" and cfg.env.id == "vlm_reward/CartPole-v0"
 
 
 def test_demo_command_rejects_tiny_step_budget(tmp_path):
@@ -31,3 +40,4 @@ def test_demo_command_rejects_tiny_step_budget(tmp_path):
     )
     assert proc.returncode == 2
     assert "steps" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "config.yaml").exists()

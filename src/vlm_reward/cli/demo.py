@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import typer
@@ -12,25 +13,38 @@ from vlm_reward.cli import app
 __all__ = ["demo"]
 
 console = Console()
+DEFAULT_STEPS = 40_000
 
 
 @app.command()
 def demo(
-    steps: int = typer.Option(12_000, help="PPO environment steps."),
-    out: Path = typer.Option(Path("runs/demo"), help="Run folder to write."),
+    steps: int = typer.Option(DEFAULT_STEPS, help="PPO environment steps (summed over 8 envs)."),
+    out: Path | None = typer.Option(
+        None, help="Run folder to create; default runs/demo-<timestamp>."
+    ),
     seed: int = typer.Option(0, help="Seed for envs, policy and evaluation."),
     eval_episodes: int = typer.Option(20, help="Ground-truth evaluation episodes per policy."),
 ) -> None:
     """Train CartPole from "a pole standing upright on a cart" with the bundled demo model."""
-    from vlm_reward.demo.agent import DEMO_GOAL, run_demo
+    from vlm_reward.demo.agent import DEMO_GOAL, EPISODE_LENGTH, run_demo
 
-    console.print(f'Training PPO on CartPole from the sentence "{DEMO_GOAL}" '
-                  f"(demo model, CPU, {steps} steps)...")
+    out = out if out is not None else Path("runs") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    console.print(f'Training PPO on vlm_reward/CartPole-v0 from the sentence "{DEMO_GOAL}" '
+                  f"(bundled demo model, CPU, {steps} steps; the env's own reward is not used)")
     res = run_demo(out, steps=steps, seed=seed, eval_episodes=eval_episodes)
-    t, r = res["trained"], res["random"]
-    console.print(f"ground-truth success rate: trained {t['success_rate']:.0%} "
-                  f"(upright {t['upright_fraction']:.0%} of steps), random "
-                  f"{r['success_rate']:.0%} (upright {r['upright_fraction']:.0%})")
-    console.print(f"took {res['total_seconds']:.0f} s. Look at: {out}/results.json, "
-                  f"{out}/videos/trained_policy.mp4, {out}/reward_vs_angle.png, "
-                  f"tensorboard --logdir {out}/tb")
+    if res["status"] != "completed":
+        console.print(f"[yellow]interrupted[/] after {res['num_timesteps']} steps; "
+                      f"checkpoint in {out}/{res['checkpoint']}")
+        raise typer.Exit(130)
+    demo_res = res["demo"]
+    t, r = demo_res["trained"], demo_res["random"]
+    console.print(f"ground-truth success (pole within 12 degrees for all {EPISODE_LENGTH} "
+                  f"steps), {t['episodes']} episodes each:")
+    for name, s in (("trained policy", t), ("random policy", r)):
+        console.print(f"  {name + ':':16s}{s['success_rate']:.0%} "
+                      f"(upright {s['upright_fraction']:.0%} of steps)")
+    video = (res.get("eval") or {}).get("video", "videos/")
+    console.print(f"took {demo_res['total_seconds']:.0f} s. Look at:\n"
+                  f"  {out}/results.json\n  {out}/{video}\n  {out}/reward_vs_angle.png\n"
+                  f"  tensorboard --logdir {out}/tb")
+

@@ -1,15 +1,15 @@
 """`vlm-reward demo`: train a CartPole agent from one sentence with the bundled demo model.
 
-The agent never sees the environment's reward: each step's reward is the demo model's cosine
-similarity between the rendered frame and the sentence, computed in one batch for all parallel
-envs. As in the paper's CartPole variant, the episode does not end when the pole falls (fixed
-length, cart clipped to the track), so only the VLM reward says what to do. Ground truth
-(pole within 12 degrees of upright for the whole episode) is used for evaluation only.
+The demo is an ordinary run of :func:`vlm_reward.training.train` (config from
+:func:`demo_config`), so its run folder is like any other: ``config.yaml`` (rerun it with
+``vlm-reward train RUN/config.yaml``), TensorBoard logs, checkpoints and an annotated video. The
+agent never sees the environment's reward; in the project CartPole the episode does not end
+when the pole falls, so only the VLM reward says what to do. Afterwards the trained policy and a
+uniformly random one are rolled out on the ground truth, which training never used.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -17,154 +17,135 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEMO_GOAL", "run_demo"]
+from vlm_reward.atomic import atomic_write_json
+from vlm_reward.errors import ConfigError
+
+__all__ = ["DEMO_GOAL", "demo_config", "run_demo"]
 
 DEMO_GOAL = "a pole standing upright on a cart"
 EPISODE_LENGTH = 200
-UPRIGHT_RAD = 12 * np.pi / 180
+N_ENVS = 8
 
 
-def _make_env(seed: int):
-    import gymnasium as gym
+def demo_config(steps: int, seed: int = 0, goal: str = DEMO_GOAL, model: str = "demo"):
+    """The demo's run config: PPO on ``vlm_reward/CartPole-v0`` with the VLM reward only.
 
-    class NoTermination(gym.Wrapper):
-        """Ignore CartPole's termination; fixed-length episodes; cart clipped to the track."""
+    PPO settings follow the RL Zoo's tuned CartPole values (8 envs, short rollouts, many
+    epochs), with a linearly decaying learning rate replaced by a constant one to keep the
+    config plain YAML.
+    """
+    from vlm_reward.config import validate_run_config
 
-        def reset(self, **kw):
-            self._t = 0
-            return self.env.reset(**kw)
-
-        def step(self, action):
-            obs, _r, _term, _trunc, info = self.env.step(action)
-            base = self.env.unwrapped
-            x, x_dot, th, th_dot = base.state
-            th = float(np.arctan2(np.sin(th), np.cos(th)))
-            if abs(x) > 2.4:
-                x, x_dot = float(np.clip(x, -2.4, 2.4)), 0.0
-            base.state = np.array([x, x_dot, th, th_dot])
-            base.steps_beyond_terminated = None  # we continue past the fall on purpose
-            obs = np.array(base.state, dtype=np.float32)
-            self._t += 1
-            info["upright"] = abs(th) < UPRIGHT_RAD
-            return obs, 0.0, False, self._t >= EPISODE_LENGTH, info
-
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    env = NoTermination(gym.make("CartPole-v1", render_mode="rgb_array",
-                                 max_episode_steps=10**9))
-    env.reset(seed=seed)
-    return env
-
-
-def _vlm_reward_vec_env(n_envs: int, seed: int, reward_model: Any):
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
-
-    class VLMRewardVec(VecEnvWrapper):
-        """Replace each step's reward by the VLM reward of all envs' frames, one batch."""
-
-        def reset(self):
-            return self.venv.reset()
-
-        def step_wait(self):
-            obs, _rew, done, infos = self.venv.step_wait()
-            frames = np.stack([e.render() for e in self.venv.envs])
-            rew = reward_model.rewards(frames)
-            return obs, rew, done, infos
-
-    venv = DummyVecEnv([lambda i=i: _make_env(seed + i) for i in range(n_envs)])
-    return VLMRewardVec(venv)
+    if steps < N_ENVS:
+        raise ConfigError(f"steps: expected at least {N_ENVS} (one step per env), got {steps}")
+    return validate_run_config({
+        "name": "demo",
+        "env": {"id": "vlm_reward/CartPole-v0", "kwargs": {"episode_length": EPISODE_LENGTH}},
+        "seed": seed,
+        "reward": {"model": model, "goal": goal, "device": "cpu", "precision": "fp32",
+                   "batch_size": 256},
+        "reward_mode": "batched",
+        "algorithm": {"name": "PPO", "hyperparameters": {
+            "n_steps": 32, "batch_size": 256, "n_epochs": 20, "gamma": 0.98,
+            "gae_lambda": 0.8, "learning_rate": 1e-3, "ent_coef": 0.0,
+        }},
+        "n_envs": N_ENVS,
+        "total_steps": steps,
+        "device": "cpu",
+        "torch_threads": 1,
+        "logging": {"eval_every": 0, "eval_episodes": 1, "video_every": 0,
+                    "checkpoint_every": 0},
+    }, source="demo config")
 
 
-def _ground_truth(policy, n_episodes: int, seed: int, record: list | None = None) -> dict:
-    """Success = pole within 12 degrees for all steps; also the mean upright fraction."""
-    successes, fractions = [], []
-    for ep in range(n_episodes):
-        env = _make_env(seed + 1000 + ep)
-        obs, _ = env.reset(seed=seed + 1000 + ep)
-        upright = []
-        for _ in range(EPISODE_LENGTH):
-            action = policy(obs)
-            obs, _, _, trunc, info = env.step(action)
-            upright.append(info["upright"])
-            if record is not None and ep == 0:
-                record.append(env.render())
-            if trunc:
-                break
-        env.close()
-        successes.append(all(upright))
-        fractions.append(float(np.mean(upright)))
-    return {"success_rate": float(np.mean(successes)),
-            "upright_fraction": float(np.mean(fractions))}
+class RandomPolicy:
+    """The baseline: uniformly random actions, with SB3's ``predict`` signature."""
+
+    def __init__(self, action_space: Any, seed: int) -> None:
+        self.action_space = action_space
+        self.action_space.seed(seed)
+
+    def predict(self, obs: Any, deterministic: bool = True) -> tuple[Any, None]:
+        return self.action_space.sample(), None
 
 
-def run_demo(out: Path, steps: int = 12_000, seed: int = 0, eval_episodes: int = 20,
-             model: str = "demo", n_envs: int = 8) -> dict[str, Any]:
-    """Train PPO on the VLM reward, evaluate vs random, write the run folder; return results."""
-    import imageio.v2 as imageio
-    import torch
+def ground_truth_summary(results: list) -> dict[str, float]:
+    """Success = pole within 12 degrees for every step of the episode (return = length)."""
+    returns = np.array([r.ground_truth_return for r in results])
+    lengths = np.array([r.length for r in results])
+    return {
+        "episodes": len(results),
+        "success_rate": float(np.mean(returns >= lengths)),
+        "upright_fraction": float(np.mean(returns / lengths)),
+        "ground_truth_return": float(returns.mean()),
+    }
+
+
+def evaluate_against_random(run_dir: Path, episodes: int, seed: int) -> dict[str, Any]:
+    """Roll out the run's final policy and a random policy on the same ground-truth episodes."""
     from stable_baselines3 import PPO
 
+    from vlm_reward.config import load_run_config
+    from vlm_reward.training.checkpoints import latest_checkpoint
+    from vlm_reward.training.env_factory import make_eval_env
+    from vlm_reward.training.rollout import run_episodes
+
+    cfg = load_run_config(run_dir / "config.yaml")
+    agent = PPO.load(latest_checkpoint(run_dir)["model"], device="cpu")
+    env = make_eval_env(cfg, None)  # ground truth only: no VLM needed
+    try:
+        eval_seed = seed + 20_000  # episodes training and its own evaluation never saw
+        trained = run_episodes(agent, env, episodes, eval_seed)
+        random = run_episodes(RandomPolicy(env.action_space, seed), env, episodes, eval_seed)
+    finally:
+        env.close()
+    return {"trained": ground_truth_summary(trained), "random": ground_truth_summary(random)}
+
+
+def run_demo(
+    out: Path, steps: int, seed: int = 0, eval_episodes: int = 20, model: str = "demo"
+) -> dict[str, Any]:
+    """Train, compare with random on the ground truth, plot the reward; returns the results.
+
+    Everything lands in ``out`` (a new run folder); ``out/results.json`` gains a ``demo``
+    section with both success rates.
+    """
     from vlm_reward import load_model
     from vlm_reward.demo.heldout import cartpole_angle_sweep
-    from vlm_reward.errors import ConfigError
-    from vlm_reward.reward import RewardModel
+    from vlm_reward.training import train
 
-    if steps < n_envs:
-        raise ConfigError(f"steps: expected at least {n_envs} (one step per env), got {steps}")
-    t0 = time.time()
-    torch.set_num_threads(2)
-    out.mkdir(parents=True, exist_ok=True)
-    emb = load_model(model, device="cpu", precision="fp32", batch_size=64)
-    rm = RewardModel.from_prompts(emb, DEMO_GOAL)
-    venv = _vlm_reward_vec_env(n_envs, seed, rm)
-    agent = PPO("MlpPolicy", venv, n_steps=64, batch_size=128, n_epochs=8, learning_rate=1e-3,
-                gamma=0.98, gae_lambda=0.9, ent_coef=0.0, seed=seed, verbose=0,
-                tensorboard_log=str(out / "tb"), device="cpu")
-    agent.learn(total_timesteps=steps, progress_bar=True)
-    (out / "checkpoints").mkdir(exist_ok=True)
-    agent.save(out / "checkpoints" / "ppo_final.zip")
-    t_train = time.time() - t0
-    frames: list = []
-    trained = _ground_truth(lambda o: int(agent.predict(o, deterministic=True)[0]),
-                            eval_episodes, seed, record=frames)
-    rng = np.random.default_rng(seed)
-    random = _ground_truth(lambda o: int(rng.integers(2)), eval_episodes, seed)
-    rewards = rm.rewards(np.stack(frames))
-    (out / "videos").mkdir(exist_ok=True)
-    _write_video(out / "videos" / "trained_policy.mp4", frames, rewards, imageio)
-    angles, r = cartpole_angle_sweep(emb, [DEMO_GOAL])
-    _plot_sweep(out / "reward_vs_angle.png", angles, r)
-    results = {
-        "goal": DEMO_GOAL, "model": model, "steps": steps, "seed": seed,
-        "trained": trained, "random": random, "train_seconds": round(t_train, 1),
-        "total_seconds": round(time.time() - t0, 1),
-    }
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, out / "results.json")
+    if eval_episodes < 1:
+        raise ConfigError(f"eval_episodes: expected a positive integer, got {eval_episodes}")
+    cfg = demo_config(steps, seed, model=model)
+    t0 = time.perf_counter()
+    results = train(cfg, out)
+    if results["status"] != "completed":
+        return results
+    comparison = evaluate_against_random(out, eval_episodes, seed)
+    angles, rewards = cartpole_angle_sweep(load_model(model, device="cpu", precision="fp32"),
+                                           [DEMO_GOAL])
+    plot_reward_vs_angle(out / "reward_vs_angle.png", angles, rewards)
+    results["demo"] = {"goal": DEMO_GOAL, **comparison,
+                       "total_seconds": round(time.perf_counter() - t0, 1)}
+    atomic_write_json(out / "results.json", results)
     return results
 
 
-def _write_video(path: Path, frames: list, rewards: np.ndarray, imageio: Any) -> None:
-    """Frames with a bar on top whose length is the VLM reward (min..max over the episode)."""
-    lo, hi = float(rewards.min()), float(rewards.max())
-    out = []
-    for f, r in zip(frames, rewards, strict=True):
-        f = f.copy()
-        w = int((r - lo) / max(hi - lo, 1e-6) * (f.shape[1] - 1))
-        f[:12, :w] = (30, 160, 60)
-        out.append(f)
-    imageio.mimsave(path, out, fps=30)
-
-
-def _plot_sweep(path: Path, angles: np.ndarray, r: np.ndarray) -> None:
+def plot_reward_vs_angle(path: Path, angles: np.ndarray, rewards: np.ndarray) -> None:
+    """The demo reward over pole angle, with the 12 degree success band shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.plot(np.degrees(angles), r)
-    ax.set(xlabel="pole angle (degrees)", ylabel="VLM reward", title=f'"{DEMO_GOAL}"')
+    ax.axvspan(-12, 12, color="tab:green", alpha=0.15, label="success band (12 degrees)")
+    ax.plot(np.degrees(angles), rewards)
+    ax.set(xlabel="pole angle (degrees, + = right)", ylabel="VLM reward (cosine)",
+           title=f'"{DEMO_GOAL}"')
+    ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    tmp = path.with_name(f".{path.stem}.tmp.png")
+    fig.savefig(tmp, dpi=120)
     plt.close(fig)
+    os.replace(tmp, path)

@@ -18,6 +18,7 @@ __all__ = [
     "car_class",
     "cart_class",
     "cartpole_caption",
+    "cartpole_caption_parts",
     "mountaincar_caption",
     "pole_class",
 ]
@@ -132,10 +133,17 @@ def car_class(position: float) -> str:
 
 def cartpole_caption(state: np.ndarray, rng: np.random.Generator) -> str:
     """A random phrasing describing a CartPole state ``[x, x_dot, theta, theta_dot]``."""
+    return cartpole_caption_parts(state, rng)[0]
+
+
+def cartpole_caption_parts(state: np.ndarray, rng: np.random.Generator) -> tuple[str, bool]:
+    """Like :func:`cartpole_caption`, plus whether the caption says where the cart is."""
     pole = POLE_PHRASES[pole_class(state[2])]
     cart = CART_PHRASES[cart_class(state[0])]
     template = CARTPOLE_TEMPLATES[rng.integers(len(CARTPOLE_TEMPLATES))]
-    return template.format(pole=pole[rng.integers(len(pole))], cart=cart[rng.integers(len(cart))])
+    caption = template.format(pole=pole[rng.integers(len(pole))],
+                              cart=cart[rng.integers(len(cart))])
+    return caption, "{cart}" in template
 
 
 def mountaincar_caption(state: np.ndarray, rng: np.random.Generator) -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "DEMO_MODEL_CFG", "DEMO_PREPROCESS_CFG", "TrainArgs", "build_dataset", "train_demo_model",
+    "DEMO_MODEL_CFG", "DEMO_PREPROCESS_CFG", "TrainArgs", "build_dataset", "caption_distance",
+    "train_demo_model",
 ]
 
 DEMO_MODEL_CFG = {
@@ -51,36 +52,39 @@ class TrainArgs:
     lr: float = 2e-4
     threads: int = 1
     """torch threads; 1 is fastest on a shared, oversubscribed CPU"""
-    cache: Path | None = None
-    """optional .pt file to keep the rendered dataset in between runs (same seed and size)"""
 
 
-def _descriptor_distance(scene_id: np.ndarray, states: np.ndarray) -> np.ndarray:
-    """Pairwise distance of true states (inf across scenes), scaled so ~1 = a different class."""
-    n = len(scene_id)
-    d = np.full((n, n), np.inf, dtype=np.float32)
-    cp = scene_id == 0
-    if cp.any():
-        th = states[cp, 2]
-        dth = np.angle(np.exp(1j * (th[:, None] - th[None, :])))
-        dx = states[cp, 0][:, None] - states[cp, 0][None, :]
-        d[np.ix_(cp, cp)] = np.sqrt((dth / 0.25) ** 2 + (dx / 1.5) ** 2)
-    mc = scene_id == 1
-    if mc.any():
-        p = states[mc, 0]
-        d[np.ix_(mc, mc)] = np.abs(p[:, None] - p[None, :]) / 0.15
+def caption_distance(
+    img_scene: np.ndarray, img_states: np.ndarray,
+    cap_scene: np.ndarray, cap_states: np.ndarray, cap_mentions_cart: np.ndarray,
+) -> np.ndarray:
+    """Distance (n_images, n_captions) from each frame's true state to what each caption says.
+
+    Scaled so that ~1 means "a different class"; infinite across scenes. A CartPole caption is
+    only compared on the cart position when it mentions the cart, so "the pole is upright" is a
+    positive for upright poles wherever the cart stands.
+    """
+    d = np.full((len(img_scene), len(cap_scene)), np.inf, dtype=np.float32)
+    ci, cc = img_scene == 0, cap_scene == 0
+    if ci.any() and cc.any():
+        dth = np.angle(np.exp(1j * (img_states[ci, 2][:, None] - cap_states[cc, 2][None, :])))
+        dx = (img_states[ci, 0][:, None] - cap_states[cc, 0][None, :]) * cap_mentions_cart[cc]
+        d[np.ix_(ci, cc)] = np.sqrt((dth / 0.25) ** 2 + (dx / 1.5) ** 2)
+    mi, mc = img_scene == 1, cap_scene == 1
+    if mi.any() and mc.any():
+        d[np.ix_(mi, mc)] = np.abs(img_states[mi, 0][:, None] - cap_states[mc, 0][None, :]) / 0.15
     return d
 
 
-def build_dataset(states_per_scene: int, seed: int, size=(48, 72)):
+def build_dataset(states_per_scene: int, seed: int):
     """Render frames for random states; returns preprocessed images, scene ids and states."""
     import torch
     from rich.progress import track
 
-    from vlm_reward.demo.scenes import make_scene_env, render_states, sample_states
+    from vlm_reward.demo.scenes import RENDER_SIZE, make_scene_env, render_states, sample_states
     from vlm_reward.preprocess import ImagePreprocess, as_frame_batch
 
-    pre = ImagePreprocess(size=size, mean=tuple(DEMO_PREPROCESS_CFG["mean"]),
+    pre = ImagePreprocess(size=RENDER_SIZE, mean=tuple(DEMO_PREPROCESS_CFG["mean"]),
                           std=tuple(DEMO_PREPROCESS_CFG["std"]), resize_mode="squash")
     rng = np.random.default_rng(seed)
     images, scene_ids, all_states = [], [], []
@@ -108,24 +112,14 @@ def train_demo_model(args: TrainArgs) -> dict:
 
     from vlm_reward.demo.captions import (
         all_training_captions,
-        cartpole_caption,
+        cartpole_caption_parts,
         mountaincar_caption,
     )
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     t0 = time.time()
-    key = f"{args.seed}-{args.states_per_scene}"
-    data = None
-    if args.cache is not None and args.cache.exists():
-        data = torch.load(args.cache, weights_only=False)  # our own file, holds numpy arrays
-    if data is not None and data["key"] == key:
-        images, scene_ids, states = data["images"], data["scene_ids"], data["states"]
-    else:
-        images, scene_ids, states = build_dataset(args.states_per_scene, args.seed)
-        if args.cache is not None:
-            torch.save({"key": key, "images": images, "scene_ids": scene_ids,
-                        "states": states}, args.cache)
+    images, scene_ids, states = build_dataset(args.states_per_scene, args.seed)
     t_data = time.time() - t0
     model = open_clip.CLIP(**DEMO_MODEL_CFG)
     model.token_embedding.sparse = True  # only the few caption tokens get gradients
@@ -146,19 +140,26 @@ def train_demo_model(args: TrainArgs) -> dict:
         task = progress.add_task("training demo model", total=args.steps)
         for _step in range(args.steps):
             idx = rng.choice(len(images), args.batch_size, replace=False)
-            caps = [
-                cartpole_caption(states[i], rng) if scene_ids[i] == 0
-                else mountaincar_caption(states[i, :2], rng)
-                for i in idx
-            ]
-            dist = torch.from_numpy(_descriptor_distance(scene_ids[idx], states[idx]))
-            target = torch.softmax(-(dist**2), dim=1)
+            caps, mentions_cart = [], np.zeros(len(idx), dtype=bool)
+            for k, i in enumerate(idx):
+                if scene_ids[i] == 0:
+                    cap, mentions_cart[k] = cartpole_caption_parts(states[i], rng)
+                else:
+                    cap = mountaincar_caption(states[i, :2], rng)
+                caps.append(cap)
+            # caption k was written for frame k; other frames in the batch are soft positives
+            # in proportion to how well the caption fits their true state
+            dist = caption_distance(scene_ids[idx], states[idx], scene_ids[idx], states[idx],
+                                    mentions_cart)
+            dist = torch.from_numpy(dist)
+            target_img = torch.softmax(-(dist**2), dim=1)  # each frame over the captions
+            target_txt = torch.softmax(-(dist.T**2), dim=1)  # each caption over the frames
             tokens = vocab_tokens[[token_row[c] for c in caps]]
             img_f, txt_f, scale = model(images[idx], tokens)
             logits = scale * img_f @ txt_f.T
             loss = 0.5 * (
-                -(target * F.log_softmax(logits, 1)).sum(1).mean()
-                - (target.T * F.log_softmax(logits.T, 1)).sum(1).mean()
+                -(target_img * F.log_softmax(logits, 1)).sum(1).mean()
+                - (target_txt * F.log_softmax(logits.T, 1)).sum(1).mean()
             )
             opt.zero_grad()
             opt_emb.zero_grad()

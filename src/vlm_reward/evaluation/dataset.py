@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from vlm_reward.atomic import atomic_write_text
 from vlm_reward.evaluation.errors import DatasetError
 
 __all__ = [
@@ -67,17 +68,6 @@ def _fmt_success(value: bool | float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return "1" if bool(value) else "0"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class DatasetWriter:
@@ -533,5 +523,5 @@ def import_labels(dataset: StateDataset | str | Path, csv_path: str | Path, *,
     writer.writerow(LABEL_HEADER)
     for r in rows:
         writer.writerow([r[k] for k in LABEL_HEADER])
-    _atomic_write_text(ds.labels_path, out.getvalue())
+    atomic_write_text(ds.labels_path, out.getvalue(), newline="")
     return aggregate_labels(rows)

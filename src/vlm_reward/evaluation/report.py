@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import base64
 import html
-import json
-import os
 import shlex
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from vlm_reward.atomic import atomic_write_json, atomic_write_text
 
 __all__ = ["ReportFigure", "ReportTable", "current_command", "write_report"]
 
@@ -113,17 +112,6 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(
     out_dir: str | Path,
     *,
@@ -185,9 +173,8 @@ def write_report(
                 f"<figcaption>{html.escape(fig.caption)}{svg}</figcaption></figure>")
     doc.add("</body></html>\n")
     html_path = out / "report.html"
-    _atomic_write(html_path, "\n".join(doc.parts))
+    atomic_write_text(html_path, "\n".join(doc.parts))
     payload = {"title": title, "command": command, "created": created,
                "settings": dict(settings or {}), "results": dict(results or {})}
-    _atomic_write(out / "results.json",
-                  json.dumps(_clean(payload), indent=2) + "\n")
+    atomic_write_json(out / "results.json", _clean(payload))
     return html_path

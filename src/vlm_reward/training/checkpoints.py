@@ -11,17 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from vlm_reward.atomic import atomic_write_json
 from vlm_reward.errors import CheckpointError
 
 __all__ = ["latest_checkpoint", "save_checkpoint"]
 
 LATEST = "latest.json"
-
-
-def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def save_checkpoint(model: Any, run_dir: Path, save_replay_buffer: bool = True) -> Path:
@@ -40,7 +35,7 @@ def save_checkpoint(model: Any, run_dir: Path, save_replay_buffer: bool = True) 
         model.save_replay_buffer(tmp_buf)
         os.replace(tmp_buf, buf_path)
         info["replay_buffer"] = buf_path.name
-    _atomic_json(folder / LATEST, info)
+    atomic_write_json(folder / LATEST, info)
     return zip_path
 
 

@@ -12,12 +12,11 @@ Run folder (the contract other parts read)::
 from __future__ import annotations
 
 import copy
-import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from vlm_reward.atomic import atomic_write_json
 from vlm_reward.config import RunConfig, build_reward_model, dump_run_config, load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError, DependencyNotInstalled
 
@@ -40,12 +39,6 @@ def _hyperparameters(cfg: RunConfig) -> dict[str, Any]:
 def _default_run_dir(cfg: RunConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{cfg.run_name()}-{stamp}"
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
 
 
 def _require_wandb(cfg: RunConfig) -> Any:
@@ -234,7 +227,7 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
             "checkpoint": str(checkpoint.relative_to(run_dir)),
             "relabelled_frames": relabel.relabelled if relabel is not None else None,
         }
-        _write_json(run_dir / "results.json", results)
+        atomic_write_json(run_dir / "results.json", results)
         return results
     finally:
         env.close()
@@ -284,5 +277,5 @@ def evaluate_run(
                                  label)
         path = write_video(run_dir / "videos" / f"evaluate_{latest['num_timesteps']}.mp4", frames)
         summary["video"] = str(path.relative_to(run_dir))
-    _write_json(run_dir / "evaluation.json", summary)
+    atomic_write_json(run_dir / "evaluation.json", summary)
     return summary
