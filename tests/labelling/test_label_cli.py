@@ -66,7 +66,7 @@ def test_agreement_and_success_rate_are_printed(labelled):
     assert "66.7%" in out and "2 / 1 / 1" in out
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "no-labels", "bad-rater"])
+@pytest.mark.parametrize("case", ["missing", "empty", "no-labels", "bad-rater", "bad-dataset"])
 def test_user_errors_are_one_line_and_exit_2(tmp_path, case):
     target = tmp_path / "data"
     args: list[str] = []
@@ -75,9 +75,13 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, case):
     elif case in ("no-labels", "bad-rater"):
         write_dataset(target, [2])
         args = ["--agreement"] if case == "no-labels" else ["--rater", "../x", "--no-browser"]
+    elif case == "bad-dataset":
+        write_dataset(target, [2])
+        (target / "table.csv").unlink()
     result = cli(str(target), *args)
     expected = {"missing": "does not exist", "empty": "nothing to label",
-                "no-labels": "no labels yet", "bad-rater": "rater name"}[case]
+                "no-labels": "no labels yet", "bad-rater": "rater name",
+                "bad-dataset": "table.csv is missing"}[case]
     assert result.returncode == 2
     assert expected in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -400,7 +400,9 @@ def load_dataset(path: str | Path) -> StateDataset:
         )
     try:
         meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
+    except OSError as exc:
+        raise DatasetError(f"dataset: cannot read {meta_path} ({exc})") from None
+    except ValueError as exc:  # invalid JSON, or bytes that are not text
         raise DatasetError(f"dataset: {meta_path} is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != DATASET_FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None

@@ -15,9 +15,7 @@ encoded to PNG / GIF only when the page asks for them.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +24,7 @@ from urllib.parse import quote
 import numpy as np
 
 from vlm_reward.errors import ConfigError
+from vlm_reward.evaluation.dataset import DATASET_FORMAT, load_dataset
 
 __all__ = [
     "DATASET_FORMAT",
@@ -40,7 +39,6 @@ __all__ = [
     "read_task_from_run",
 ]
 
-DATASET_FORMAT = "vlm-reward-dataset"
 Unit = Literal["frame", "episode", "video"]
 MediaType = Literal["image", "video"]
 VIDEO_SUFFIXES = (".mp4", ".webm", ".gif")
@@ -132,8 +130,8 @@ def encode_gif(frames: np.ndarray, fps: float) -> bytes:
 class ItemSource:
     """A folder on disk seen as a numbered list of items to label.
 
-    Use :func:`open_source` to build one; it checks the folder and raises
-    :class:`~vlm_reward.errors.ConfigError` naming the problem and the fix.
+    Use :func:`open_source` to build one; it checks the folder and raises an error of the
+    :class:`~vlm_reward.errors.VLMRewardError` family naming the problem and the fix.
     """
 
     def __init__(
@@ -179,93 +177,28 @@ class ItemSource:
         if len(indices) > MAX_CLIP_FRAMES:
             keep = np.linspace(0, len(indices) - 1, MAX_CLIP_FRAMES).round().astype(int)
             indices = indices[keep]
-        return encode_gif(np.asarray(self._frames[np.sort(indices)]), self.fps)
+        return encode_gif(np.asarray(self._frames[indices]), self.fps)
 
     def describe(self) -> dict[str, Any]:
         """Summary for the page header."""
         return {"kind": self.kind, "unit": self.unit, "total": len(self.items), "task": self.task}
 
 
-def _load_dataset_meta(root: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((root / "dataset.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(
-            f"{root / 'dataset.json'} cannot be read ({exc}); re-create the dataset with "
-            "the evaluation toolkit's collector."
-        ) from exc
-    if not isinstance(meta, dict) or meta.get("format") != DATASET_FORMAT:
-        raise ConfigError(
-            f"{root / 'dataset.json'} is not a vlm-reward dataset (expected "
-            f'"format": "{DATASET_FORMAT}").'
-        )
-    return meta
-
-
-def _load_frames(root: Path) -> np.ndarray:
-    path = root / "frames.npy"
-    if not path.is_file():
-        raise ConfigError(f"dataset {root} has no frames.npy; re-create it with the collector.")
-    try:
-        frames = np.load(path, mmap_mode="r")
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path} cannot be read as a .npy array: {exc}") from exc
-    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-        raise ConfigError(
-            f"{path} must hold uint8 frames of shape (N, H, W, 3); found {frames.dtype} "
-            f"{tuple(frames.shape)}."
-        )
-    return frames
-
-
-def _read_table(root: Path, n_frames: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Episode and step of every frame from table.csv, or None if the table is absent."""
-    path = root / "table.csv"
-    if not path.is_file():
-        return None
-    episodes = np.full(n_frames, -1, dtype=np.int64)
-    steps = np.full(n_frames, -1, dtype=np.int64)
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"index", "episode", "step"} - set(reader.fieldnames or [])
-        if missing:
-            raise ConfigError(f"{path} lacks the column(s) {sorted(missing)}.")
-        for line, row in enumerate(reader, start=2):
-            try:
-                index, episode, step = int(row["index"]), int(row["episode"]), int(row["step"])
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{path} line {line}: index/episode/step must be integers.") \
-                    from exc
-            if not 0 <= index < n_frames:
-                raise ConfigError(
-                    f"{path} line {line}: index {index} outside 0..{n_frames - 1} of frames.npy."
-                )
-            episodes[index], steps[index] = episode, step
-    return episodes, steps
-
-
 def _dataset_source(root: Path, clips: bool, task: str | None, fps: float) -> ItemSource:
-    meta = _load_dataset_meta(root)
-    frames = _load_frames(root)
-    n = int(frames.shape[0])
-    task = task or (meta.get("task") if isinstance(meta.get("task"), str) else None)
-    table = _read_table(root, n)
+    dataset = load_dataset(root)
+    meta_task = dataset.meta.get("task")
+    task = task or (meta_task if isinstance(meta_task, str) else None)
+    episodes, steps = dataset.episode, dataset.step
     if not clips:
-        items = []
-        for i in range(n):
-            caption = f"frame {i}"
-            if table is not None and table[0][i] >= 0:
-                caption += f" · episode {table[0][i]} · step {table[1][i]}"
-            items.append(Item(i, i, str(i), "image", f"/api/frame/{i}.png", caption))
-        return ItemSource(root, "frame", items, task, frames=frames, kind="dataset", fps=fps)
-    if table is None:
-        raise ConfigError(
-            f"--clips groups frames by episode, but {root / 'table.csv'} is missing; label "
-            "single frames instead (drop --clips)."
-        )
-    episodes, steps = table
+        items = [
+            Item(i, i, str(i), "image", f"/api/frame/{i}.png",
+                 f"frame {i} · episode {episodes[i]} · step {steps[i]}")
+            for i in range(len(dataset))
+        ]
+        return ItemSource(root, "frame", items, task, frames=dataset.frames, kind="dataset",
+                          fps=fps)
     clip_frames: dict[int, np.ndarray] = {}
-    for episode in np.unique(episodes[episodes >= 0]):
+    for episode in np.unique(episodes):
         members = np.flatnonzero(episodes == episode)
         clip_frames[int(episode)] = members[np.argsort(steps[members], kind="stable")]
     items = [
@@ -274,7 +207,7 @@ def _dataset_source(root: Path, clips: bool, task: str | None, fps: float) -> It
         for pos, ep in enumerate(sorted(clip_frames))
     ]
     return ItemSource(
-        root, "episode", items, task, frames=frames, clip_frames=clip_frames,
+        root, "episode", items, task, frames=dataset.frames, clip_frames=clip_frames,
         kind="dataset", fps=fps,
     )
 
@@ -306,8 +239,11 @@ def open_source(
         fps: playback speed of episode clips.
 
     Raises:
-        ConfigError: the folder is missing or is neither kind of folder. An existing but
-            empty dataset or run gives a source with no items (the page says so).
+        ConfigError: the folder is missing or is neither kind of folder.
+        DatasetError: a dataset folder that does not follow the format (read with
+            :func:`~vlm_reward.evaluation.dataset.load_dataset`).
+
+    An existing but empty dataset or run gives a source with no items (the page says so).
     """
     root = Path(path).expanduser()
     if not root.exists():
