@@ -6,6 +6,7 @@ import pytest
 from vlm_reward.demo.captions import HELDOUT_PROMPTS
 from vlm_reward.demo.heldout import (
     cartpole_angle_sweep,
+    cartpole_position_sweep,
     mountaincar_position_sweep,
     retrieval_accuracy,
 )
@@ -24,10 +25,20 @@ def test_demo_loads_through_public_loader_with_trained_weights(demo_embedder):
     assert emb.shape == (1, demo_embedder.embed_dim)
 
 
-def test_cartpole_reward_peaks_near_upright(demo_embedder):
-    angles, r = cartpole_angle_sweep(demo_embedder, [HELDOUT_PROMPTS["cartpole_goal"][0]], n=37)
-    assert abs(angles[np.argmax(r)]) < 0.35
-    assert np.corrcoef(np.abs(angles), r)[0, 1] < -0.5
+@pytest.mark.parametrize("prompt", HELDOUT_PROMPTS["cartpole_goal"])
+def test_cartpole_reward_peaks_at_upright(demo_embedder, prompt):
+    angles, r = cartpole_angle_sweep(demo_embedder, [prompt], n=37)
+    assert abs(angles[np.argmax(r)]) < 0.2  # within one 10-degree grid step of upright
+    assert np.corrcoef(np.abs(angles), r)[0, 1] < -0.8
+    upright, fallen = r[np.abs(angles) < 0.1].mean(), r[np.abs(np.abs(angles) - np.pi / 2) < 0.1]
+    assert upright - fallen.mean() > 0.3
+
+
+def test_cartpole_reward_ignores_where_the_cart_is(demo_embedder):
+    prompt = [HELDOUT_PROMPTS["cartpole_goal"][0]]
+    _, r_x = cartpole_position_sweep(demo_embedder, prompt)
+    _, r_theta = cartpole_angle_sweep(demo_embedder, prompt, n=37)
+    assert r_x.max() - r_x.min() < 0.25 * (r_theta.max() - r_theta.min())
 
 
 def test_mountaincar_reward_rises_toward_flag(demo_embedder):
@@ -47,9 +58,6 @@ def test_heldout_mountaincar_retrieval_beats_chance(retrieval):
     assert r["mountaincar/frame_to_class_accuracy"] > r["mountaincar/chance_accuracy"] + 0.3
 
 
-@pytest.mark.xfail(strict=True, reason="known weakness of the shipped demo model: held-out "
-                   "phrasings of the six pole classes are not retrieved above chance "
-                   "(docs/demo_model_card.md)")
 def test_heldout_cartpole_retrieval_beats_chance(retrieval):
     r = retrieval
     assert r["cartpole/frame_to_class_accuracy"] > r["cartpole/chance_accuracy"] + 0.1

@@ -34,12 +34,12 @@ def test_demo_config_rejects_fewer_steps_than_envs():
 
 @pytest.mark.slow
 def test_demo_agent_learns_to_balance_from_the_sentence(tmp_path):
-    """30k steps (about 1.5 min): the policy keeps the pole upright far more than chance."""
-    res = run_demo(tmp_path / "run", steps=30_000, seed=0, eval_episodes=10)
+    """40k steps (under 2 min): the policy balances the pole, which a random one never does."""
+    res = run_demo(tmp_path / "run", steps=40_000, seed=0, eval_episodes=10)
     trained, random = res["demo"]["trained"], res["demo"]["random"]
     assert random["success_rate"] == 0.0 and random["upright_fraction"] < 0.3
-    assert trained["upright_fraction"] > 0.8
-    assert trained["success_rate"] >= 0.5
+    assert trained["upright_fraction"] > 0.9
+    assert trained["success_rate"] >= 0.7
     assert np.isfinite(res["train"]["vlm_return"])
 
 

@@ -11,7 +11,10 @@ from vlm_reward.config import load_run_config
 @pytest.mark.slow
 def test_demo_command_writes_a_complete_run_folder(tmp_path):
     out = tmp_path / "run"
-    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    # offline: every HTTP(S) request would go to a closed port and fail at once
+    dead = "http://127.0.0.1:9"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "HTTP_PROXY": dead, "HTTPS_PROXY": dead,
+           "http_proxy": dead, "https_proxy": dead, "NO_PROXY": "", "no_proxy": ""}
     proc = subprocess.run(
         [sys.executable, "-m", "vlm_reward", "demo", "--steps", "512", "--eval-episodes", "2",
          "--out", str(out)],

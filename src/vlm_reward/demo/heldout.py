@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cartpole_angle_sweep", "evaluate_demo_model", "mountaincar_position_sweep",
-           "retrieval_accuracy"]
+__all__ = ["cartpole_angle_sweep", "cartpole_position_sweep", "evaluate_demo_model",
+           "mountaincar_position_sweep", "retrieval_accuracy", "scene_frames", "scene_rewards"]
 
 HELDOUT_SEED = 12345
 # one held-out phrasing per class, for retrieval
@@ -36,47 +36,59 @@ RETRIEVAL_PROMPTS = {
 }
 
 
-def cartpole_angle_sweep(embedder: Any, prompts: list[str], n: int = 73, x: float = 0.0):
-    """Reward (cosine, alpha 0) of each prompt set vs pole angle in [-pi, pi], cart at ``x``."""
+def scene_frames(scene: str, states: np.ndarray) -> np.ndarray:
+    """Frames ``(n, H, W, 3)`` of ``scene`` showing each of ``states``, at the demo size."""
     from vlm_reward.demo.scenes import make_scene_env, render_states
+
+    env = make_scene_env(scene)
+    try:
+        return np.concatenate(list(render_states(env, states)))
+    finally:
+        env.close()
+
+
+def scene_rewards(embedder: Any, scene: str, states: np.ndarray, goal: list[str],
+                  baseline: list[str] | None = None, alpha: float = 0.0) -> np.ndarray:
+    """Goal-baseline reward of the frames that show ``states`` of ``scene``."""
     from vlm_reward.reward import RewardModel
 
+    rm = RewardModel.from_prompts(embedder, goal, baseline, alpha)
+    return rm.rewards(scene_frames(scene, states))
+
+
+def cartpole_angle_sweep(embedder: Any, prompts: list[str], n: int = 73, x: float = 0.0):
+    """Reward (cosine, alpha 0) of each prompt set vs pole angle in [-pi, pi], cart at ``x``."""
     angles = np.linspace(-np.pi, np.pi, n)
     states = np.stack([np.full(n, x), np.zeros(n), angles, np.zeros(n)], axis=1)
-    env = make_scene_env("cartpole")
-    frames = np.concatenate(list(render_states(env, states)))
-    env.close()
-    rm = RewardModel.from_prompts(embedder, prompts)
-    return angles, rm.rewards(frames)
+    return angles, scene_rewards(embedder, "cartpole", states, prompts)
+
+
+def cartpole_position_sweep(embedder: Any, prompts: list[str], n: int = 9, theta: float = 0.0):
+    """Reward vs cart position along the track, pole at ``theta``: the goal says nothing about
+    the cart, so a good reward is nearly flat here (else the agent is paid to drift)."""
+    xs = np.linspace(-2.2, 2.2, n)
+    states = np.stack([xs, np.zeros(n), np.full(n, theta), np.zeros(n)], axis=1)
+    return xs, scene_rewards(embedder, "cartpole", states, prompts)
 
 
 def mountaincar_position_sweep(embedder: Any, goal: list[str], baseline: list[str] | None = None,
                                alpha: float = 0.0, n: int = 60):
     """Reward vs car position in [-1.2, 0.6]."""
-    from vlm_reward.demo.scenes import make_scene_env, render_states
-    from vlm_reward.reward import RewardModel
-
     pos = np.linspace(-1.2, 0.6, n)
     states = np.stack([pos, np.zeros(n)], axis=1)
-    env = make_scene_env("mountaincar")
-    frames = np.concatenate(list(render_states(env, states)))
-    env.close()
-    rm = RewardModel.from_prompts(embedder, goal, baseline, alpha)
-    return pos, rm.rewards(frames)
+    return pos, scene_rewards(embedder, "mountaincar", states, goal, baseline, alpha)
 
 
 def retrieval_accuracy(embedder: Any, n_per_scene: int = 300, k: int = 10) -> dict[str, float]:
     """Frame->class accuracy and text->frame precision@k on held-out states, per scene."""
     from vlm_reward.demo.captions import car_class, pole_class
-    from vlm_reward.demo.scenes import make_scene_env, render_states, sample_states
+    from vlm_reward.demo.scenes import sample_states
 
     rng = np.random.default_rng(HELDOUT_SEED)
     out: dict[str, float] = {}
     for scene, prompts in RETRIEVAL_PROMPTS.items():
         states = sample_states(scene, n_per_scene, rng)
-        env = make_scene_env(scene)
-        frames = np.concatenate(list(render_states(env, states)))
-        env.close()
+        frames = scene_frames(scene, states)
         labels = np.array([pole_class(s[2]) if scene == "cartpole" else car_class(s[0])
                            for s in states])
         names = list(prompts)
@@ -104,6 +116,11 @@ def evaluate_demo_model(spec: str = "demo", out_dir: Path | None = None) -> dict
     angles, r_cp = cartpole_angle_sweep(emb, HELDOUT_PROMPTS["cartpole_goal"][:1])
     res["cartpole/argmax_angle_rad"] = float(angles[np.argmax(r_cp)])
     res["cartpole/corr_reward_vs_abs_angle"] = float(np.corrcoef(np.abs(angles), r_cp)[0, 1])
+    res["cartpole/reward_upright_minus_fallen"] = float(
+        r_cp[np.abs(angles) < 0.1].mean() - r_cp[np.abs(np.abs(angles) - np.pi / 2) < 0.1].mean()
+    )
+    _, r_x = cartpole_position_sweep(emb, HELDOUT_PROMPTS["cartpole_goal"][:1])
+    res["cartpole/upright_reward_range_over_cart_position"] = float(r_x.max() - r_x.min())
     pos, r_mc = mountaincar_position_sweep(emb, HELDOUT_PROMPTS["mountaincar_goal"][:1])
     _, r_mc_gb = mountaincar_position_sweep(emb, HELDOUT_PROMPTS["mountaincar_goal"][:1],
                                             HELDOUT_PROMPTS["mountaincar_baseline"], alpha=0.5)

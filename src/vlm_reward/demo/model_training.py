@@ -24,7 +24,7 @@ __all__ = [
 
 DEMO_MODEL_CFG = {
     "embed_dim": 64,
-    "vision_cfg": {"image_size": [48, 72], "layers": 3, "width": 64, "patch_size": 12,
+    "vision_cfg": {"image_size": [48, 72], "layers": 3, "width": 64, "patch_size": 8,
                    "head_width": 32},
     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
@@ -44,12 +44,12 @@ class TrainArgs:
     """folder to write open_clip_config.json + open_clip_model.safetensors to"""
     seed: int = 0
     """drives state sampling, captions, initialisation and batches"""
-    states_per_scene: int = 800
+    states_per_scene: int = 4000
     """rendered frames per environment"""
-    steps: int = 400
+    steps: int = 3000
     """optimiser steps"""
-    batch_size: int = 64
-    lr: float = 2e-4
+    batch_size: int = 128
+    lr: float = 3e-4
     threads: int = 1
     """torch threads; 1 is fastest on a shared, oversubscribed CPU"""
 
