@@ -2,6 +2,9 @@
 
 Each writer goes to a uniquely named temp file in the target's folder, then ``os.replace``s it
 over the target; on any error the temp file is removed and the old target is left untouched.
+The finished file gets the permissions a plain ``open(path, "w")`` would give (``0o666`` less
+the umask), not the owner-only ``0o600`` of :func:`tempfile.mkstemp`: run folders, exports and
+caches are meant to be read by others.
 """
 
 from __future__ import annotations
@@ -9,24 +12,60 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-__all__ = ["atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_open", "atomic_write_json", "atomic_write_text"]
 
 
-def atomic_write_text(path: str | Path, text: str, newline: str | None = None) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically; ``newline`` as for :func:`open`."""
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_current_umask()
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None) -> Iterator[IO]:
+    """Open a temp file beside ``path`` for writing; on a clean exit it replaces ``path``.
+
+    ``mode`` is ``"w"`` (UTF-8 text, ``newline`` as for :func:`open`) or ``"wb"``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+        >>> with atomic_open(target) as fh:
+        ...     _ = fh.write("done")
+        >>> target.read_text()
+        'done'
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
-            fh.write(text)
+        if mode == "wb":
+            fh = os.fdopen(fd, "wb")
+        else:
+            fh = os.fdopen(fd, "w", encoding="utf-8", newline=newline)
+        with fh:
+            yield fh
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def atomic_write_text(path: str | Path, text: str, newline: str | None = None) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; ``newline`` as for :func:`open`."""
+    with atomic_open(path, "w", newline=newline) as fh:
+        fh.write(text)
+    return Path(path)
 
 
 def atomic_write_json(path: str | Path, data: Any) -> Path:

@@ -21,8 +21,6 @@ Example:
 from __future__ import annotations
 
 import inspect
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from vlm_reward.atomic import atomic_write_text
 from vlm_reward.errors import ConfigError, DependencyNotInstalled
 
 if TYPE_CHECKING:
@@ -334,11 +333,7 @@ def dump_run_config(cfg: RunConfig, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".yaml")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def build_reward_model(cfg: RewardConfig) -> RewardModel:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vlm_reward.demo.agent import DEMO_GOAL, demo_config, ground_truth_summary, run_demo
+from vlm_reward.demo.agent import DEMO_GOAL, DEMO_STEPS, demo_config, ground_truth_summary, run_demo
 from vlm_reward.errors import ConfigError
 from vlm_reward.training.rollout import EpisodeResult
 
@@ -49,6 +49,6 @@ def test_cartpole_cpu_config_is_the_demo_run():
     from vlm_reward.config import load_run_config
 
     path = Path(__file__).parents[2] / "configs" / "cartpole-cpu.yaml"
-    cfg, demo = load_run_config(path), demo_config(60_000)
+    cfg, demo = load_run_config(path), demo_config(DEMO_STEPS)
     assert cfg.algorithm == demo.algorithm and cfg.env == demo.env and cfg.reward == demo.reward
     assert cfg.n_envs == demo.n_envs and cfg.total_steps == demo.total_steps

@@ -9,16 +9,16 @@ import typer
 from rich.console import Console
 
 from vlm_reward.cli import app
+from vlm_reward.demo.agent import DEMO_STEPS
 
 __all__ = ["demo"]
 
 console = Console()
-DEFAULT_STEPS = 40_000
 
 
 @app.command()
 def demo(
-    steps: int = typer.Option(DEFAULT_STEPS, help="PPO environment steps (summed over 8 envs)."),
+    steps: int = typer.Option(DEMO_STEPS, help="PPO environment steps (summed over 8 envs)."),
     out: Path | None = typer.Option(
         None, help="Run folder to create; default runs/demo-<timestamp>."
     ),

@@ -6,11 +6,12 @@ Held-out states are sampled with a seed the training never uses; the reward prom
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from vlm_reward.atomic import atomic_open, atomic_write_json
 
 __all__ = ["cartpole_angle_sweep", "cartpole_position_sweep", "evaluate_demo_model",
            "mountaincar_position_sweep", "retrieval_accuracy", "scene_frames", "scene_rewards"]
@@ -129,7 +130,7 @@ def evaluate_demo_model(spec: str = "demo", out_dir: Path | None = None) -> dict
     res["mountaincar/argmax_position"] = float(pos[np.argmax(r_mc)])
     if out_dir is not None:
         _plot(out_dir, angles, r_cp, pos, r_mc, r_mc_gb)
-        (out_dir / "demo_heldout_results.json").write_text(json.dumps(res, indent=2) + "\n")
+        atomic_write_json(out_dir / "demo_heldout_results.json", res)
     return res
 
 
@@ -148,7 +149,7 @@ def _plot(out_dir: Path, angles, r_cp, pos, r_mc, r_mc_gb) -> None:
     ax.set(xlabel="pole angle (degrees, + = right)", ylabel="reward (cosine)",
            title=f'"{HELDOUT_PROMPTS["cartpole_goal"][0]}"')
     fig.tight_layout()
-    fig.savefig(out_dir / "demo_cartpole_reward_vs_angle.png", dpi=120)
+    _save_png(fig, out_dir / "demo_cartpole_reward_vs_angle.png")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot(pos, r_mc, label="alpha=0")
@@ -157,5 +158,10 @@ def _plot(out_dir: Path, angles, r_cp, pos, r_mc, r_mc_gb) -> None:
     ax.set(xlabel="car position", ylabel="reward", title="goal: a car at the peak ... yellow flag")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out_dir / "demo_mountaincar_reward_vs_position.png", dpi=120)
+    _save_png(fig, out_dir / "demo_mountaincar_reward_vs_position.png")
     plt.close(fig)
+
+
+def _save_png(fig, path: Path) -> None:
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=120)

@@ -9,13 +9,13 @@ The result is saved in open_clip's ``local-dir`` format and loads like any user 
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from vlm_reward.atomic import atomic_open, atomic_write_json
 
 __all__ = [
     "DEMO_MODEL_CFG", "DEMO_PREPROCESS_CFG", "TrainArgs", "build_dataset", "caption_distance",
@@ -181,14 +181,11 @@ def train_demo_model(args: TrainArgs) -> dict:
 
 def _save(model, out: Path) -> None:
     """Write the open_clip local-dir folder, each file via a temp file and rename."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     out.mkdir(parents=True, exist_ok=True)
     cfg = {"model_cfg": DEMO_MODEL_CFG, "preprocess_cfg": DEMO_PREPROCESS_CFG}
-    tmp = out / "open_clip_config.json.tmp"
-    tmp.write_text(json.dumps(cfg, indent=2) + "\n")
-    os.replace(tmp, out / "open_clip_config.json")
+    atomic_write_json(out / "open_clip_config.json", cfg)
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    tmp = out / "open_clip_model.safetensors.tmp"
-    save_file(state, str(tmp))
-    os.replace(tmp, out / "open_clip_model.safetensors")
+    with atomic_open(out / "open_clip_model.safetensors", "wb") as fh:
+        fh.write(save(state))

@@ -15,14 +15,13 @@ Example:
 from __future__ import annotations
 
 import difflib
-import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from vlm_reward.atomic import atomic_open
 from vlm_reward.errors import ConfigError, EnvError
 
 __all__ = ["check_frame", "iter_random_frames", "make_rgb_env", "parse_env_kwargs", "write_png"]
@@ -137,15 +136,8 @@ def write_png(frame: np.ndarray, path: Path, size: tuple[int, int] | None = None
     image = Image.fromarray(frame)
     if size is not None and image.size != size:
         image = image.resize(size, Image.Resampling.BILINEAR)
-    fd, tmp = tempfile.mkstemp(suffix=".png.tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            image.save(fh, format="PNG", optimize=True)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; frames are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as fh:
+        image.save(fh, format="PNG", optimize=True)
 
 
 def _parse_value(text: str) -> Any:

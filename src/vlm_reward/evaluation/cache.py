@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from vlm_reward.atomic import atomic_open, atomic_write_text
 
 if TYPE_CHECKING:
     import torch
@@ -106,16 +106,9 @@ class EmbeddingCache:
         """Write an entry atomically (temp file + rename)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(key)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".emb-", suffix=".npy")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(embeddings, dtype=np.float32))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        side = path.with_suffix(".json")
-        side.write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        with atomic_open(path, "wb") as fh:
+            np.save(fh, np.ascontiguousarray(embeddings, dtype=np.float32))
+        atomic_write_text(path.with_suffix(".json"), json.dumps(meta, indent=2, default=str) + "\n")
         return path
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from vlm_reward.atomic import atomic_open
 from vlm_reward.evaluation.metrics import LOWER_IS_BETTER, MetricValue
 
 if TYPE_CHECKING:
@@ -53,9 +54,8 @@ def save_figure(fig: Figure, out_dir: str | Path, name: str) -> tuple[Path, Path
     out.mkdir(parents=True, exist_ok=True)
     paths = (out / f"{name}.png", out / f"{name}.svg")
     for path in paths:
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, dpi=150, format=path.suffix[1:])
-        tmp.replace(path)
+        with atomic_open(path, "wb") as fh:
+            fig.savefig(fh, dpi=150, format=path.suffix[1:])
     return paths
 
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from vlm_reward.atomic import atomic_write_text
 from vlm_reward.errors import ConfigError
 
 __all__ = [
@@ -227,12 +226,5 @@ class LabelStore:
         text = self.to_csv(unit)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(dest, text, newline="")
         return text.count("\n") - 1

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["annotate_frames", "write_video"]
+__all__ = ["MIN_VIDEO_HEIGHT", "annotate_frames", "write_video"]
+
+MIN_VIDEO_HEIGHT = 240
+"""Frames shorter than this are enlarged (whole-pixel nearest neighbour) before annotating, so
+that a run on small model-size renders (the demo's 72x48) gives a video a person can watch and
+an overlay that fits."""
 
 
 def annotate_frames(
@@ -16,11 +21,17 @@ def annotate_frames(
 ) -> np.ndarray:
     """Draw ``label: value`` and a bar (reward scaled over the episode's range) on each frame.
 
-    Frames are padded to even sizes, which H.264 requires.
+    Frames under :data:`MIN_VIDEO_HEIGHT` pixels are enlarged by a whole factor first; frames
+    are padded to even sizes, which H.264 requires.
     """
     from PIL import Image, ImageDraw
 
     frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames: expected shape (N, H, W, 3), got {frames.shape}")
+    scale = -(-MIN_VIDEO_HEIGHT // frames.shape[1]) if frames.shape[1] else 1
+    if scale > 1:
+        frames = frames.repeat(scale, axis=1).repeat(scale, axis=2)
     n, h, w, _ = frames.shape
     rewards = np.asarray(rewards, np.float64)
     lo, hi = (float(rewards.min()), float(rewards.max())) if len(rewards) else (0.0, 1.0)
