@@ -56,3 +56,20 @@ def test_demo_command_rejects_tiny_step_budget(tmp_path):
     assert proc.returncode == 2
     assert "steps" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "config.yaml").exists()
+
+
+@pytest.mark.parametrize("bad", [["--eval-episodes", "0"], ["--out", "EXISTING"]])
+def test_demo_command_refuses_bad_arguments_before_training(tmp_path, bad):
+    existing = tmp_path / "existing"
+    (existing / "checkpoints").mkdir(parents=True)
+    (existing / "checkpoints" / "latest.json").write_text("{}")
+    args = [str(existing) if a == "EXISTING" else a for a in bad]
+    if "--out" not in args:
+        args += ["--out", str(tmp_path / "new")]
+    proc = subprocess.run([sys.executable, "-m", "vlm_reward", "demo", *args],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "Training PPO" not in proc.stdout
+    assert ("eval_episodes" if "0" in args else "already holds a run") in proc.stderr
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in existing.rglob("*")) == ["checkpoints", "latest.json"]

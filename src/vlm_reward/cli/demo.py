@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from vlm_reward.cli import app
-from vlm_reward.demo.agent import DEMO_STEPS
+from vlm_reward.demo.agent import DEMO_STEPS, check_demo_args
 
 __all__ = ["demo"]
 
@@ -29,6 +29,7 @@ def demo(
     from vlm_reward.demo.agent import DEMO_GOAL, EPISODE_LENGTH, run_demo
 
     out = out if out is not None else Path("runs") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_demo_args(out, steps, eval_episodes)
     console.print(f'Training PPO on vlm_reward/CartPole-v0 from the sentence "{DEMO_GOAL}" '
                   f"(bundled demo model, CPU, {steps} steps; the env's own reward is not used)")
     res = run_demo(out, steps=steps, seed=seed, eval_episodes=eval_episodes)

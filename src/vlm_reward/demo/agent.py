@@ -19,7 +19,7 @@ import numpy as np
 from vlm_reward.atomic import atomic_open, atomic_write_json
 from vlm_reward.errors import ConfigError
 
-__all__ = ["DEMO_GOAL", "DEMO_STEPS", "demo_config", "run_demo"]
+__all__ = ["DEMO_GOAL", "DEMO_STEPS", "check_demo_args", "demo_config", "run_demo"]
 
 DEMO_GOAL = "a pole standing upright on a cart"
 EPISODE_LENGTH = 200
@@ -103,6 +103,16 @@ def evaluate_against_random(run_dir: Path, episodes: int, seed: int) -> dict[str
     return {"trained": ground_truth_summary(trained), "random": ground_truth_summary(random)}
 
 
+def check_demo_args(out: Path, steps: int, eval_episodes: int) -> None:
+    """Refuse bad arguments before anything is printed, trained or written."""
+    if eval_episodes < 1:
+        raise ConfigError(f"eval_episodes: expected a positive integer, got {eval_episodes}")
+    demo_config(steps)
+    if (Path(out) / "checkpoints" / "latest.json").exists():
+        raise ConfigError(f"out: {out} already holds a run; choose another folder (the default "
+                          "is a new runs/demo-<timestamp>)")
+
+
 def run_demo(
     out: Path, steps: int, seed: int = 0, eval_episodes: int = 20, model: str = "demo"
 ) -> dict[str, Any]:
@@ -115,8 +125,7 @@ def run_demo(
     from vlm_reward.demo.heldout import cartpole_angle_sweep
     from vlm_reward.training import train
 
-    if eval_episodes < 1:
-        raise ConfigError(f"eval_episodes: expected a positive integer, got {eval_episodes}")
+    check_demo_args(out, steps, eval_episodes)
     cfg = demo_config(steps, seed, model=model)
     t0 = time.perf_counter()
     results = train(cfg, out)
