@@ -13,6 +13,7 @@ baseline sentences share. Several prompts are averaged as unit vectors and renor
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,9 @@ class GoalBaselineReward:
     ) -> None:
         self.goal = mean_direction(goal)
         self.baseline = None if baseline is None else mean_direction(baseline)
+        self._set_alpha(alpha)
+
+    def _set_alpha(self, alpha: float) -> None:
         self.alpha = _check_alpha(alpha)
         if self.alpha > 0 and self.baseline is None:
             raise ConfigError(
@@ -114,8 +118,14 @@ class GoalBaselineReward:
         return cls(embedder.encode_text(goals), base, alpha)
 
     def with_alpha(self, alpha: float) -> GoalBaselineReward:
-        """Same prompts, different regularisation strength."""
-        return GoalBaselineReward(self.goal, self.baseline, alpha)
+        """Same prompts, different regularisation strength.
+
+        The unit vectors are shared as they are, not renormalised: normalising a unit vector
+        again can move its last bits, and sweeps compare rewards across alphas exactly.
+        """
+        other = copy.copy(self)
+        other._set_alpha(alpha)
+        return other
 
     def __call__(self, states: torch.Tensor) -> torch.Tensor:
         return goal_baseline_reward(states, self.goal, self.baseline, self.alpha)
