@@ -27,8 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import time
 from typing import TYPE_CHECKING, Any, Literal, SupportsFloat
 
@@ -37,6 +35,7 @@ import numpy as np
 
 from vlm_reward.errors import ConfigError, EnvError
 from vlm_reward.frame_buffer import FRAME_KEY, FrameBuffer
+from vlm_reward.rendering_env import make_rendering_env, render_size_kwargs
 
 if TYPE_CHECKING:
     from vlm_reward.reward import RewardModel
@@ -194,73 +193,3 @@ def model_input_size(reward_model: Any) -> tuple[int, int] | None:
     if size is not None:
         return int(size[0]), int(size[1])
     return None
-
-
-def _accepts_width_height(creator: Any) -> bool:
-    """True if the env constructor (or, via ``**kwargs``, a base class) takes width/height."""
-    candidates = list(inspect.getmro(creator)) if inspect.isclass(creator) else [creator]
-    for obj in candidates:
-        func = obj.__init__ if inspect.isclass(obj) else obj
-        try:
-            params = inspect.signature(func).parameters
-        except (TypeError, ValueError):
-            return False
-        if "width" in params and "height" in params:
-            return True
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return False
-    return False
-
-
-def render_size_kwargs(env_id: str, size: tuple[int, int] | None) -> dict[str, int]:
-    """``{"width": w, "height": h}`` if ``env_id``'s constructor accepts them, else ``{}``.
-
-    Rendering close to the VLM's input size (e.g. 224x224) instead of large-then-shrunk saves
-    render time, memory in deferred buffers and resize time; envs with a fixed canvas (the
-    classic-control ones) are left alone and their frames are resized by the model.
-    """
-    if size is None:
-        return {}
-    if ":" in env_id:  # gymnasium's "module:EnvId" form imports the module that registers it
-        module, env_id = env_id.split(":", 1)
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise EnvError(f"env id: cannot import module {module!r}: {exc}") from None
-    try:
-        spec = gym.spec(env_id)
-    except gym.error.Error as exc:
-        raise EnvError(f"env id {env_id!r} is not registered: {exc}") from None
-    entry = spec.entry_point
-    creator = gym.envs.registration.load_env_creator(entry) if isinstance(entry, str) else entry
-    if creator is None or not _accepts_width_height(creator):
-        return {}
-    return {"width": int(size[1]), "height": int(size[0])}
-
-
-def make_rendering_env(
-    env_id: str, size: tuple[int, int] | None = None, **kwargs: Any
-) -> gym.Env:
-    """``gymnasium.make(env_id, render_mode="rgb_array", ...)`` rendering at ``size`` if it can.
-
-    Args:
-        env_id: registered env id.
-        size: desired frame (height, width), e.g. :func:`model_input_size` of the reward model;
-            ignored for envs whose constructor has no width/height arguments.
-        **kwargs: passed to ``gymnasium.make`` (explicit width/height here win over ``size``).
-
-    Raises:
-        EnvError: unknown id, or an env that cannot be created with ``rgb_array`` rendering.
-    """
-    if "render_mode" in kwargs and kwargs["render_mode"] != "rgb_array":
-        raise EnvError(f"render_mode: VLM rewards need 'rgb_array', got {kwargs['render_mode']!r}")
-    kwargs.pop("render_mode", None)
-    make_kwargs = {**render_size_kwargs(env_id, size), **kwargs}
-    try:
-        env = gym.make(env_id, render_mode="rgb_array", **make_kwargs)
-    except gym.error.Error as exc:
-        raise EnvError(f"{env_id}: cannot create it with render_mode='rgb_array': {exc}") from None
-    if env.render_mode != "rgb_array":
-        env.close()
-        raise EnvError(f"{env_id}: does not support render_mode='rgb_array'")
-    return env

@@ -14,7 +14,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,10 @@ from typing import Any
 import numpy as np
 
 from vlm_reward.atomic import atomic_open
-from vlm_reward.errors import ConfigError, EnvError
+from vlm_reward.errors import ConfigError
+from vlm_reward.wrappers import check_frame
 
 __all__ = ["check_frame", "iter_random_frames", "make_rgb_env", "parse_env_kwargs", "write_png"]
-
-
-def _close_ids(env_id: str, ids: list[str]) -> list[str]:
-    lowered = {i.lower(): i for i in ids}
-    hits = difflib.get_close_matches(env_id.lower(), list(lowered), n=5, cutoff=0.5)
-    short = env_id.split("/")[-1].split("-v")[0].lower()
-    hits += [k for k in lowered if short and short in k and k not in hits][: 5 - len(hits)]
-    return [lowered[h] for h in hits]
 
 
 def make_rgb_env(
@@ -42,74 +34,21 @@ def make_rgb_env(
     height: int | None = None,
     kwargs: dict[str, Any] | None = None,
 ) -> tuple[Any, bool]:
-    """``gym.make(env_id, render_mode="rgb_array", ...)`` with clear errors.
+    """:func:`~vlm_reward.rendering_env.make_rendering_env` with an optional width or height.
 
-    ``width``/``height`` are passed to the env when given (the paper's envs and MuJoCo envs
-    take them and render natively at that size). Envs that do not accept them are made
-    without, and the second return value is False so the caller knows to resize.
+    ``width``/``height`` (either or both) are passed to the env when its constructor takes
+    them (the paper's envs and MuJoCo envs do, and render natively at that size). Other envs
+    are made at their own size, and the second return value is False so the caller resizes.
 
     Returns:
         ``(env, native_size)``.
     """
-    import gymnasium as gym
+    from vlm_reward.rendering_env import make_rendering_env, takes_render_size
 
-    import vlm_reward.envs  # noqa: F401  (registers the paper's ids)
-
-    kwargs = dict(kwargs or {})
-    if ":" not in env_id and env_id not in gym.registry:
-        close = _close_ids(env_id, sorted(gym.registry))
-        hint = f" Close ids: {', '.join(close)}." if close else ""
-        raise EnvError(f"unknown environment id {env_id!r}.{hint}")
-    size = {}
-    if width is not None:
-        size["width"] = width
-    if height is not None:
-        size["height"] = height
-    try:
-        spec = gym.spec(env_id)
-        creator = spec.entry_point
-        if isinstance(creator, str):
-            from gymnasium.envs.registration import load_env_creator
-
-            creator = load_env_creator(creator)
-        modes = getattr(creator, "metadata", {}).get("render_modes", [])
-    except gym.error.Error as exc:
-        raise EnvError(f"cannot load environment {env_id!r}: {exc}") from exc
-    except ImportError as exc:
-        raise EnvError(
-            f"environment {env_id!r} needs a package that is not installed: {exc}"
-        ) from exc
-    if "rgb_array" not in modes:
-        raise EnvError(
-            f"environment {env_id!r} cannot render 'rgb_array' frames (its render modes: "
-            f"{modes or 'none'}); the VLM reward needs an env that renders images"
-        )
-    native = bool(size)
-    try:
-        try:
-            env = gym.make(env_id, render_mode="rgb_array", **size, **kwargs)
-        except TypeError as exc:
-            if not size or "unexpected keyword argument" not in str(exc) or not any(
-                k in str(exc) for k in size
-            ):
-                raise
-            env = gym.make(env_id, render_mode="rgb_array", **kwargs)
-            native = False
-    except TypeError as exc:
-        raise ConfigError(f"--set: {env_id} does not accept these arguments: {exc}") from exc
-    except gym.error.Error as exc:
-        raise EnvError(f"cannot make environment {env_id!r}: {exc}") from exc
+    size = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
+    native = bool(size) and takes_render_size(env_id)
+    env = make_rendering_env(env_id, None, **(size if native else {}), **(kwargs or {}))
     return env, native
-
-
-def check_frame(frame: object, env_id: str) -> np.ndarray:
-    """Return ``frame`` if it is a ``(H, W, 3)`` uint8 array, else raise :class:`EnvError`."""
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[-1] != 3:
-        got = getattr(frame, "shape", type(frame).__name__)
-        raise EnvError(f"{env_id}: render() should return an (H, W, 3) image, got {got}")
-    if frame.dtype != np.uint8:
-        raise EnvError(f"{env_id}: render() should return uint8 pixels, got {frame.dtype}")
-    return frame
 
 
 def iter_random_frames(env: Any, env_id: str, n_frames: int, seed: int) -> Iterator[np.ndarray]:

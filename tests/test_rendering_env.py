@@ -1,0 +1,88 @@
+"""make_rendering_env: one way to get rgb_array frames from any env, with errors that say why."""
+
+from __future__ import annotations
+
+import doctest
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from vlm_reward import rendering_env
+from vlm_reward.envs.frames import make_rgb_env
+from vlm_reward.errors import ConfigError, EnvError
+from vlm_reward.rendering_env import make_rendering_env, render_size_kwargs, takes_render_size
+
+
+class _Canvas(gym.Env):
+    """Renders a fixed 20x30 canvas and takes no width/height."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}  # noqa: RUF012
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, render_mode: str | None = None, colour: int = 0) -> None:
+        self.render_mode, self.colour = render_mode, colour
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return 0, {}
+
+    def render(self):
+        return np.full((20, 30, 3), self.colour, np.uint8)
+
+
+def _canvas_factory(render_mode: str | None = None) -> gym.Env:
+    return _Canvas(render_mode=render_mode, colour=7)
+
+
+@pytest.fixture()
+def registered():
+    ids = {"vlmr_re/Canvas-v0": _Canvas, "vlmr_re/Factory-v0": _canvas_factory}
+    for env_id, entry in ids.items():
+        gym.register(env_id, entry_point=entry)
+    yield ids
+    for env_id in ids:
+        del gym.registry[env_id]
+
+
+def test_fixed_canvas_env_is_made_at_its_own_size(registered):
+    assert not takes_render_size("vlmr_re/Canvas-v0")
+    assert render_size_kwargs("vlmr_re/Canvas-v0", (48, 64)) == {}
+    env = make_rendering_env("vlmr_re/Canvas-v0", (48, 64), colour=3)
+    env.reset(seed=0)
+    assert env.render().shape == (20, 30, 3) and env.render()[0, 0, 0] == 3
+
+
+def test_factory_function_entry_point_is_accepted(registered):
+    """No class, so no metadata to check up front: the made env's render_mode decides."""
+    env = make_rendering_env("vlmr_re/Factory-v0")
+    env.reset(seed=0)
+    assert env.render()[0, 0, 0] == 7
+
+
+def test_unknown_constructor_argument_is_a_config_error(registered):
+    with pytest.raises(ConfigError, match=r"vlmr_re/Canvas-v0: does not accept"):
+        make_rendering_env("vlmr_re/Canvas-v0", colur=3)
+
+
+def test_unknown_id_and_unimportable_module_name_the_problem():
+    with pytest.raises(EnvError, match=r"'MountainCarContinous-v0'.*MountainCarContinuous-v0"):
+        make_rendering_env("MountainCarContinous-v0")
+    with pytest.raises(EnvError, match="cannot import module 'no_such_module_xyz'"):
+        make_rendering_env("no_such_module_xyz:Thing-v0")
+
+
+def test_other_render_modes_are_refused():
+    with pytest.raises(EnvError, match="rgb_array"):
+        make_rendering_env("vlm_reward/CartPole-v0", render_mode="human")
+
+
+def test_rgb_env_with_only_a_width_renders_natively():
+    env, native = make_rgb_env("vlm_reward/CartPole-v0", width=40)
+    env.reset(seed=0)
+    assert native and env.render().shape[1] == 40
+
+
+def test_docstring_example_runs():
+    assert doctest.testmod(rendering_env).failed == 0
