@@ -1,6 +1,6 @@
 """Create any Gymnasium env so that it renders ``rgb_array`` frames, at the VLM's size if it can.
 
-One place for what training (:mod:`vlm_reward.training.env_factory`), the wrapper docs and
+One place for what training (:mod:`vlm_reward.training.env_factory`), the README example and
 ``vlm-reward render`` all need, with errors that say what to fix: an unknown id lists the
 closest registered ids, an env that cannot render ``rgb_array`` says so, a missing package
 is named. Rendering close to the model's input size (e.g. 224x224) instead of
@@ -85,11 +85,15 @@ def takes_render_size(env_id: str) -> bool:
     return creator is not None and _accepts_width_height(creator)
 
 
-def render_size_kwargs(env_id: str, size: tuple[int, int] | None) -> dict[str, int]:
-    """``{"width": w, "height": h}`` for ``size = (h, w)`` if the env takes them, else ``{}``."""
-    if size is None or not takes_render_size(env_id):
+def _size_kwargs(creator: Any, size: tuple[int, int] | None) -> dict[str, int]:
+    if size is None or creator is None or not _accepts_width_height(creator):
         return {}
     return {"width": int(size[1]), "height": int(size[0])}
+
+
+def render_size_kwargs(env_id: str, size: tuple[int, int] | None) -> dict[str, int]:
+    """``{"width": w, "height": h}`` for ``size = (h, w)`` if the env takes them, else ``{}``."""
+    return _size_kwargs(_env_creator(env_id)[1], size) if size is not None else {}
 
 
 def make_rendering_env(
@@ -118,7 +122,7 @@ def make_rendering_env(
             f"environment {name!r} cannot render 'rgb_array' frames (its render modes: "
             f"{modes or 'none'}); the VLM reward needs an env that renders images"
         )
-    make_kwargs = {**render_size_kwargs(env_id, size), **kwargs}
+    make_kwargs = {**_size_kwargs(creator, size), **kwargs}
     try:
         env = gym.make(env_id, render_mode="rgb_array", **make_kwargs)
     except TypeError as exc:
