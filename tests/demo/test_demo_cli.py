@@ -63,6 +63,7 @@ def test_demo_command_refuses_bad_arguments_before_training(tmp_path, bad):
     existing = tmp_path / "existing"
     (existing / "checkpoints").mkdir(parents=True)
     (existing / "checkpoints" / "latest.json").write_text("{}")
+    (existing / "config.yaml").write_text("name: demo\n")
     args = [str(existing) if a == "EXISTING" else a for a in bad]
     if "--out" not in args:
         args += ["--out", str(tmp_path / "new")]
@@ -72,4 +73,5 @@ def test_demo_command_refuses_bad_arguments_before_training(tmp_path, bad):
     assert "Traceback" not in proc.stderr and "Training PPO" not in proc.stdout
     assert ("eval_episodes" if "0" in args else "already holds a run") in proc.stderr
     assert not (tmp_path / "new").exists()
-    assert sorted(p.name for p in existing.rglob("*")) == ["checkpoints", "latest.json"]
+    assert sorted(p.name for p in existing.rglob("*")) == ["checkpoints", "config.yaml",
+                                                           "latest.json"]

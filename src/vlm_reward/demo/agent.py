@@ -107,8 +107,10 @@ def check_demo_args(out: Path, steps: int, eval_episodes: int) -> None:
     """Refuse bad arguments before anything is printed, trained or written."""
     if eval_episodes < 1:
         raise ConfigError(f"eval_episodes: expected a positive integer, got {eval_episodes}")
+    from vlm_reward.training.checkpoints import holds_run
+
     demo_config(steps)
-    if (Path(out) / "checkpoints" / "latest.json").exists():
+    if holds_run(Path(out)):
         raise ConfigError(f"out: {out} already holds a run; choose another folder (the default "
                           "is a new runs/demo-<timestamp>)")
 

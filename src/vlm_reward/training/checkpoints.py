@@ -14,9 +14,18 @@ from typing import Any
 from vlm_reward.atomic import atomic_write_json
 from vlm_reward.errors import CheckpointError
 
-__all__ = ["latest_checkpoint", "save_checkpoint"]
+__all__ = ["holds_run", "latest_checkpoint", "save_checkpoint"]
 
 LATEST = "latest.json"
+
+
+def holds_run(run_dir: Path) -> bool:
+    """True if ``run_dir`` has a config and a checkpoint: a run to resume, not to overwrite.
+
+    A folder whose run failed before its first checkpoint does not count and may be reused.
+    """
+    run_dir = Path(run_dir)
+    return (run_dir / "config.yaml").exists() and (run_dir / "checkpoints" / LATEST).exists()
 
 
 def save_checkpoint(model: Any, run_dir: Path, save_replay_buffer: bool = True) -> Path:

@@ -19,6 +19,7 @@ from typing import Any
 from vlm_reward.atomic import atomic_write_json
 from vlm_reward.config import RunConfig, build_reward_model, dump_run_config, load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError, DependencyNotInstalled
+from vlm_reward.training.checkpoints import holds_run
 
 __all__ = ["evaluate_run", "resume", "train"]
 
@@ -94,8 +95,7 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
     """
     _require_wandb(cfg)  # fail before creating anything
     run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(cfg)
-    # a folder whose run failed before its first checkpoint may be reused
-    if (run_dir / "config.yaml").exists() and (run_dir / "checkpoints" / "latest.json").exists():
+    if holds_run(run_dir):
         raise ConfigError(
             f"run dir {run_dir} already holds a run; continue it with "
             f"`vlm-reward train --resume {run_dir}` or choose another --run-dir"
