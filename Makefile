@@ -28,6 +28,8 @@ browser:
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check
+	@# the layer contract of DESIGN.md (pyproject.toml [tool.importlinter])
+	cd src && ../$(VENV)/bin/lint-imports ../pyproject.toml
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,11 @@ from vlm_reward.config import (
     RewardConfig,
     RunConfig,
     apply_overrides,
-    build_reward_model,
     dump_run_config,
     load_run_config,
     validate_run_config,
 )
-from vlm_reward.errors import ConfigError, DependencyNotInstalled
+from vlm_reward.errors import ConfigError
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").glob("*.yaml"))
 
@@ -130,40 +128,3 @@ def test_train_freq_list_and_every_field_documented():
     for cls in (RunConfig, RewardConfig, config_module.EnvConfig, config_module.AlgorithmConfig,
                 config_module.LoggingConfig, config_module.WandbConfig):
         walk(cls)
-
-
-def test_build_reward_model_local(tiny_clip_dir):
-    cfg = RewardConfig(model=str(tiny_clip_dir), goal=["a", "b"], baseline="c", alpha=0.5,
-                       device="cpu", precision="fp32", batch_size=3)
-    rm = build_reward_model(cfg)
-    assert rm.embedder.batch_size == 3
-    assert rm.reward.alpha == 0.5
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("vlm_reward.distributed") is not None,
-    reason="the distributed module is installed; its own tests cover the ray backend",
-)
-def test_build_reward_model_ray_without_module():
-    cfg = RewardConfig(model="demo", goal="x", backend="ray")
-    with pytest.raises((ConfigError, DependencyNotInstalled), match="ray"):
-        build_reward_model(cfg)
-
-
-def test_build_reward_model_ray_passes_config_to_ray_embedder(monkeypatch, tiny_embedder):
-    distributed = pytest.importorskip("vlm_reward.distributed")
-    seen = {}
-
-    def fake_create(spec, **kwargs):
-        seen.update(spec=spec, **kwargs)
-        return tiny_embedder  # stands in for the actors: the contract is what is passed
-
-    monkeypatch.setattr(distributed.RayEmbedder, "create", staticmethod(fake_create))
-    cfg = RewardConfig(model="demo", goal="x", backend="ray", num_workers=3,
-                       num_cpus_per_worker=0.5, num_gpus_per_worker=0.25, device="cpu",
-                       precision="fp32", batch_size=7, ray_address="auto")
-    rm = build_reward_model(cfg)
-    assert rm.embedder is tiny_embedder
-    assert seen == {"spec": "demo", "num_workers": 3, "num_cpus_per_worker": 0.5,
-                    "num_gpus_per_worker": 0.25, "device": "cpu", "precision": "fp32",
-                    "batch_size": 7, "address": "auto"}

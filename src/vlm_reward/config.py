@@ -23,16 +23,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from vlm_reward.atomic import atomic_write_text
-from vlm_reward.errors import ConfigError, DependencyNotInstalled
-
-if TYPE_CHECKING:
-    from vlm_reward.reward import RewardModel
+from vlm_reward.errors import ConfigError
 
 __all__ = [
     "AlgorithmConfig",
@@ -42,7 +39,6 @@ __all__ = [
     "RunConfig",
     "WandbConfig",
     "apply_overrides",
-    "build_reward_model",
     "dump_run_config",
     "load_run_config",
 ]
@@ -334,42 +330,3 @@ def dump_run_config(cfg: RunConfig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
     return atomic_write_text(path, text)
-
-
-def build_reward_model(cfg: RewardConfig) -> RewardModel:
-    """Load the configured VLM (locally or on Ray actors) and wrap it with the prompts."""
-    from vlm_reward.reward import RewardModel
-
-    if cfg.backend == "ray":
-        try:
-            from vlm_reward.distributed import RayEmbedder
-        except ImportError as exc:
-            if "ray" in str(exc).lower() and "vlm_reward" not in str(exc):
-                raise DependencyNotInstalled("ray", "ray", "reward.backend 'ray'") from exc
-            raise ConfigError(
-                "reward.backend: 'ray' needs the vlm_reward.distributed module, which is not "
-                "available in this installation; use backend: local"
-            ) from exc
-        if cfg.fast_path is not None:
-            raise ConfigError(
-                "reward.fast_path: only the local backend applies fast-path switches; "
-                "remove reward.fast_path or use backend: local"
-            )
-        embedder = RayEmbedder.create(
-            cfg.model,
-            num_workers=cfg.num_workers,
-            num_cpus_per_worker=cfg.num_cpus_per_worker,
-            num_gpus_per_worker=cfg.num_gpus_per_worker,
-            device=cfg.device,
-            precision=cfg.precision,
-            batch_size=cfg.batch_size,
-            address=cfg.ray_address,
-        )
-    else:
-        from vlm_reward.models import load_model
-
-        embedder = load_model(
-            cfg.model, device=cfg.device, precision=cfg.precision, batch_size=cfg.batch_size,
-            fast_path=cfg.fast_path,
-        )
-    return RewardModel.from_prompts(embedder, cfg.goal, cfg.baseline, cfg.alpha)

@@ -9,7 +9,7 @@ from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.vec_env import VecEnvWrapper
 
 from conftest import CARTPOLE, PENDULUM
-from vlm_reward.config import build_reward_model
+from vlm_reward.factory import build_reward_model
 from vlm_reward.frame_buffer import FRAME_KEY
 from vlm_reward.training.env_factory import make_vec_env
 from vlm_reward.training.relabel import BatchedRelabel

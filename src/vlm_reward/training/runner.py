@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from vlm_reward.atomic import atomic_write_json
-from vlm_reward.config import RunConfig, build_reward_model, dump_run_config, load_run_config
+from vlm_reward.config import RunConfig, dump_run_config, load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError, DependencyNotInstalled
+from vlm_reward.factory import build_reward_model
 from vlm_reward.training.checkpoints import holds_run
 
 __all__ = ["evaluate_run", "resume", "train"]
