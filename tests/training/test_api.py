@@ -1,40 +1,8 @@
-"""Public names import, doctests run, W&B stays optional."""
+"""The training package imports light and W&B stays optional."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
-
 import pytest
-
-MODULES = [
-    "vlm_reward.config",
-    "vlm_reward.wrappers",
-    "vlm_reward.frame_buffer",
-    "vlm_reward.training",
-    "vlm_reward.training.callbacks",
-    "vlm_reward.training.checkpoints",
-    "vlm_reward.training.env_factory",
-    "vlm_reward.training.relabel",
-    "vlm_reward.training.rollout",
-    "vlm_reward.training.runner",
-    "vlm_reward.training.stats",
-    "vlm_reward.training.video",
-    "vlm_reward.cli.train",
-]
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_all_names_import(name):
-    module = importlib.import_module(name)
-    for attr in module.__all__:
-        assert getattr(module, attr) is not None
-
-
-@pytest.mark.parametrize("name", ["vlm_reward.config", "vlm_reward.frame_buffer"])
-def test_doctests(name):
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_training_package_import_is_light():
