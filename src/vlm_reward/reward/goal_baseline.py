@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from vlm_reward.errors import ConfigError
+from vlm_reward.reward.interface import FrameReward
 
 if TYPE_CHECKING:
     from vlm_reward.models.base import Embedder
 
-__all__ = ["GoalBaselineReward", "RewardModel", "goal_baseline_reward", "mean_direction"]
+__all__ = ["GoalBaselineReward", "goal_baseline_reward", "mean_direction", "mix_goals"]
 
 
 def mean_direction(embeddings: torch.Tensor) -> torch.Tensor:
@@ -34,6 +34,32 @@ def mean_direction(embeddings: torch.Tensor) -> torch.Tensor:
     if embeddings.ndim == 1:
         embeddings = embeddings.unsqueeze(0)
     return F.normalize(F.normalize(embeddings.float(), dim=-1).mean(dim=0), dim=-1)
+
+
+def mix_goals(
+    text_goal: torch.Tensor | None, image_goal: torch.Tensor | None, image_weight: float
+) -> torch.Tensor:
+    """One unit goal from a text goal and an image goal (both unit), ``image_weight`` in [0, 1].
+
+    ``normalize(w * g_image + (1 - w) * g_text)``: ``w = 1`` is the image goal alone (RoboCLIP's
+    goal from a demonstration), ``w = 0`` the sentence alone.
+
+    Example:
+        >>> import torch
+        >>> mix_goals(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), 1.0).tolist()
+        [0.0, 1.0]
+    """
+    w = float(image_weight)
+    if not 0.0 <= w <= 1.0:
+        raise ConfigError(f"goal_image_weight: expected a value in [0, 1], got {w}")
+    if image_goal is None or w == 0.0:
+        if text_goal is None:
+            raise ConfigError("goal: give a goal sentence, goal images or goal states")
+        return mean_direction(text_goal)
+    if text_goal is None or w == 1.0:
+        return mean_direction(image_goal)
+    return F.normalize(w * mean_direction(image_goal) + (1.0 - w) * mean_direction(text_goal),
+                       dim=-1)
 
 
 def _check_alpha(alpha: float) -> float:
@@ -81,7 +107,7 @@ def goal_baseline_reward(
     return 1.0 - 0.5 * mixed.pow(2).sum(dim=-1)
 
 
-class GoalBaselineReward:
+class GoalBaselineReward(FrameReward):
     """Goal (and optional baseline) embeddings plus ``alpha``: a reward on state embeddings.
 
     Changing ``alpha`` with :meth:`with_alpha` reuses the embeddings; nothing is re-embedded.
@@ -127,40 +153,6 @@ class GoalBaselineReward:
         other._set_alpha(alpha)
         return other
 
-    def __call__(self, states: torch.Tensor) -> torch.Tensor:
+    def score(self, states: torch.Tensor) -> torch.Tensor:
         return goal_baseline_reward(states, self.goal, self.baseline, self.alpha)
 
-
-class RewardModel:
-    """An :class:`Embedder` plus a :class:`GoalBaselineReward`: frames in, rewards out.
-
-    Example:
-        >>> rm = RewardModel.from_prompts(embedder, "a pole upright on a cart")  # doctest: +SKIP
-        >>> rm.rewards(frames)  # (N,) float32 numpy array                       # doctest: +SKIP
-    """
-
-    def __init__(self, embedder: Embedder, reward: GoalBaselineReward) -> None:
-        self.embedder = embedder
-        self.reward = reward
-
-    @classmethod
-    def from_prompts(
-        cls,
-        embedder: Embedder,
-        goal: str | Sequence[str],
-        baseline: str | Sequence[str] | None = None,
-        alpha: float = 0.0,
-    ) -> RewardModel:
-        return cls(embedder, GoalBaselineReward.from_prompts(embedder, goal, baseline, alpha))
-
-    def embed(self, frames: Any) -> torch.Tensor:
-        """Image embeddings ``(N, D)`` for uint8 frames."""
-        return self.embedder.encode_images(frames)
-
-    def rewards_from_embeddings(self, embeddings: torch.Tensor) -> np.ndarray:
-        """Rewards for precomputed image embeddings, as a float32 numpy array."""
-        return self.reward(embeddings).numpy().astype(np.float32)
-
-    def rewards(self, frames: Any) -> np.ndarray:
-        """Rewards for uint8 frames ``(N, H, W, 3)``, as a float32 numpy array ``(N,)``."""
-        return self.rewards_from_embeddings(self.embed(frames))
