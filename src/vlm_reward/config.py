@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from vlm_reward.atomic import atomic_write_text
 from vlm_reward.errors import ConfigError
+from vlm_reward.reward.rules import check_alpha
 
 __all__ = [
     "AlgorithmConfig",
@@ -79,12 +80,70 @@ class RewardConfig(_Strict):
         description="Model spec for vlm_reward.load_model, e.g. 'ViT-B-32/laion2b_s34b_b79k', "
         "'demo', or a local folder."
     )
-    goal: str | list[str] = Field(description="Goal sentence(s) describing the task.")
+    kind: Literal["goal_baseline", "negatives", "window", "episode"] = Field(
+        default="goal_baseline",
+        description="Reward family (docs/rewards.md): 'goal_baseline' (VLM-RM, per frame), "
+        "'negatives' (probability of the goal among negative prompts), 'window' (the mean of "
+        "the last `window` frames), 'episode' (one reward at each episode end).",
+    )
+    goal: str | list[str] | None = Field(
+        default=None,
+        description="Goal sentence(s) describing the task; may be left out when goal_images "
+        "or goal_states give the goal.",
+    )
+    goal_images: list[str] | None = Field(
+        default=None,
+        description="Goal as image files (PNG/JPG; a video file contributes every frame), "
+        "averaged as unit embeddings.",
+    )
+    goal_states: list[dict[str, float]] | None = Field(
+        default=None,
+        description="Goal as env states rendered by the training env, e.g. [{theta: 0.0}] "
+        "(state variables left out are 0); needs an env with set_state.",
+    )
+    goal_image_weight: float | None = Field(
+        default=None, ge=0.0, le=1.0,
+        description="Weight of the image goal against the sentence goal in [0, 1]; default 1 "
+        "when only images/states are given, 0.5 when both are.",
+    )
     baseline: str | list[str] | None = Field(
         default=None, description="Baseline sentence(s) describing the env in general."
     )
     alpha: float = Field(
         default=0.0, ge=0.0, le=1.0, description="Goal-baseline regularisation strength in [0, 1]."
+    )
+    negatives: list[str] | None = Field(
+        default=None,
+        description="Negative sentences for kind 'negatives' (or pooled by 'window' and "
+        "'episode', which then score with them).",
+    )
+    temperature: float | None = Field(
+        default=None, gt=0.0,
+        description="Softmax temperature tau of 'negatives'; null = the model's logit scale.",
+    )
+    subtract_chance: bool = Field(
+        default=False,
+        description="'negatives': reward max(p - 1/(K+1), 0) instead of p (MineCLIP).",
+    )
+    window: int | None = Field(
+        default=None, ge=1, description="Kind 'window': frames pooled per step (k)."
+    )
+    episode_stride: int = Field(
+        default=4, ge=1, description="Kind 'episode': keep every N-th frame of the clip."
+    )
+    vlm_weight: float = Field(default=1.0, description="Training reward = vlm_weight * VLM ...")
+    env_weight: float = Field(default=0.0, description="... + env_weight * the env's reward.")
+    normalize: bool = Field(
+        default=False, description="Standardise the VLM score with running mean and std."
+    )
+    shaping: bool = Field(
+        default=False,
+        description="Potential-based shaping with the VLM score as potential: the VLM term "
+        "becomes gamma * Phi(s') - Phi(s), with gamma the algorithm's discount.",
+    )
+    shaping_gamma: float | None = Field(
+        default=None, gt=0.0, le=1.0,
+        description="Discount of the shaping term; null = the algorithm's gamma (set for you).",
     )
     device: str = Field(default="auto", description="Where the VLM runs: auto, cpu, cuda, cuda:N.")
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
@@ -120,10 +179,33 @@ class RewardConfig(_Strict):
             raise ValueError("prompts must be non-empty sentences")
         return value
 
+    @field_validator("negatives", "goal_images")
+    @classmethod
+    def _lists_non_empty(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and (not value or any(not s.strip() for s in value)):
+            raise ValueError("expected a non-empty list of non-empty strings")
+        return value
+
     @model_validator(mode="after")
-    def _alpha_needs_baseline(self) -> RewardConfig:
-        if self.alpha > 0 and self.baseline is None:
-            raise ValueError(f"alpha={self.alpha} > 0 needs a baseline prompt; add reward.baseline")
+    def _family_fields(self) -> RewardConfig:
+        check_alpha(self.alpha, self.baseline is not None)  # the reward's own rule
+        if self.goal is None and not self.goal_images and not self.goal_states:
+            raise ValueError("no goal: give reward.goal (sentences), goal_images or goal_states")
+        if self.goal_image_weight is not None and not (self.goal_images or self.goal_states):
+            raise ValueError("goal_image_weight is set, but there are no goal_images/goal_states")
+        if self.kind == "negatives" and not self.negatives:
+            raise ValueError("kind 'negatives' needs reward.negatives (a list of sentences)")
+        if self.negatives and self.kind == "goal_baseline":
+            raise ValueError(
+                "negatives are set but kind is 'goal_baseline', which ignores them; set "
+                "kind: negatives (or window/episode to pool frames and score with them)"
+            )
+        if self.negatives and self.alpha > 0:
+            raise ValueError("alpha applies to the goal-baseline score; with negatives use 0")
+        if (self.window is not None) != (self.kind == "window"):
+            raise ValueError("kind 'window' and reward.window go together: set both or neither")
+        if self.shaping_gamma is not None and not self.shaping:
+            raise ValueError("shaping_gamma is set, but shaping is off; set shaping: true")
         return self
 
 
@@ -231,6 +313,20 @@ class RunConfig(_Strict):
         if isinstance(value, str) and value != "ground_truth":
             raise ValueError(f"expected a reward mapping or 'ground_truth', got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _shaping_discount(self) -> RunConfig:
+        """Shaping keeps the optimal policy only with the agent's own discount: default to it."""
+        if isinstance(self.reward, RewardConfig) and self.reward.shaping:
+            import stable_baselines3 as sb3
+
+            gamma = self.algorithm.hyperparameters.get("gamma")
+            if gamma is None:
+                init = inspect.signature(getattr(sb3, self.algorithm.name).__init__)
+                gamma = init.parameters["gamma"].default
+            if self.reward.shaping_gamma is None:
+                self.reward.shaping_gamma = float(gamma)
+        return self
 
     @property
     def uses_vlm(self) -> bool:

@@ -36,6 +36,7 @@ import numpy as np
 from vlm_reward.errors import ConfigError, EnvError
 from vlm_reward.frame_buffer import FRAME_KEY, FrameBuffer
 from vlm_reward.rendering_env import make_rendering_env, render_size_kwargs
+from vlm_reward.reward.model import Steps
 
 if TYPE_CHECKING:
     from vlm_reward.reward import RewardModel
@@ -129,6 +130,7 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.episode_frames = FrameBuffer()
         self.inference_seconds = 0.0
         self._env_id = env_id
+        self._episode_start = True
 
     def render_frame(self) -> np.ndarray:
         """Render the current state and check it is a uint8 RGB frame."""
@@ -139,6 +141,7 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self.episode_frames.clear()
+        self._episode_start = True
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -146,9 +149,18 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         info = dict(info)
         info["env_reward"] = float(env_reward)
         frame = self.render_frame()
+        first, self._episode_start = self._episode_start, False
         if self.mode == "per_step":
             start = time.perf_counter()
-            reward = float(self.reward_model.rewards(frame[None])[0])  # type: ignore[union-attr]
+            rm = self.reward_model
+            assert rm is not None  # checked in __init__ for per_step mode
+            if rm.needs_steps:  # temporal family or shaping/mixing: the stream's state matters
+                steps = Steps(np.array([id(self)]), np.array([first]),
+                              np.array([terminated or truncated]), np.array([terminated]),
+                              np.array([float(env_reward)]))
+                reward = float(rm.step_rewards(frame[None], steps)[0])
+            else:
+                reward = float(rm.rewards(frame[None])[0])
             elapsed = time.perf_counter() - start
             self.inference_seconds += elapsed
             info["vlm_reward"] = reward
@@ -173,7 +185,14 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if len(self.episode_frames) == 0:
             return np.zeros(0, np.float32)
         start = time.perf_counter()
-        rewards = self.reward_model.rewards(self.episode_frames.stacked())
+        frames = self.episode_frames.stacked()
+        if self.reward_model.needs_steps:
+            n = len(frames)
+            ends = np.arange(n) == n - 1
+            steps = Steps(np.full(n, id(self)), np.arange(n) == 0, ends, np.zeros(n, bool))
+            rewards = self.reward_model.step_rewards(frames, steps)
+        else:
+            rewards = self.reward_model.rewards(frames)
         self.inference_seconds += time.perf_counter() - start
         return rewards
 

@@ -62,6 +62,12 @@ class TransformersEmbedder(Embedder):
         self.model_type = model_type
         self.context_length = context_length
 
+    @property
+    def logit_scale(self) -> float | None:
+        """The model's learned softmax temperature (``exp`` of its log scale), e.g. ~100."""
+        scale = getattr(self.model, "logit_scale", None)
+        return None if scale is None else float(torch.as_tensor(scale).detach().float().exp())
+
     def _encode_image_batch(self, frames: torch.Tensor) -> torch.Tensor:
         out = self.model.get_image_features(pixel_values=self.preprocess(frames, self.dtype))
         return _features(out)

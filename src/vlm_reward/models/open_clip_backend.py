@@ -80,6 +80,12 @@ class OpenCLIPEmbedder(Embedder):
         self.preprocess = preprocess
         self.context_length = int(getattr(tokenizer, "context_length", None) or 77)
 
+    @property
+    def logit_scale(self) -> float | None:
+        """The model's learned softmax temperature (``exp`` of its log scale), e.g. ~100."""
+        scale = getattr(self.model, "logit_scale", None)
+        return None if scale is None else float(torch.as_tensor(scale).detach().float().exp())
+
     def _encode_image_batch(self, frames: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(self.preprocess(frames, self.dtype))
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from vlm_reward.errors import ConfigError
 from vlm_reward.reward.interface import FrameReward
+from vlm_reward.reward.rules import check_alpha
 
 if TYPE_CHECKING:
     from vlm_reward.models.base import Embedder
@@ -62,13 +63,6 @@ def mix_goals(
                        dim=-1)
 
 
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not 0.0 <= alpha <= 1.0:
-        raise ConfigError(f"alpha: expected a value in [0, 1], got {alpha}")
-    return alpha
-
-
 def goal_baseline_reward(
     states: torch.Tensor,
     goal: torch.Tensor,
@@ -83,17 +77,12 @@ def goal_baseline_reward(
         >>> goal_baseline_reward(s, torch.tensor([1.0, 0.0])).tolist()
         [1.0, 0.0]
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_alpha(alpha, baseline is not None)
     s = F.normalize(states.float(), dim=-1)
     g = F.normalize(goal.float().reshape(-1), dim=-1)
     diff = s - g
     if alpha == 0.0:
         return 1.0 - 0.5 * diff.pow(2).sum(dim=-1)
-    if baseline is None:
-        raise ConfigError(
-            f"alpha: {alpha} > 0 needs a baseline prompt (goal-baseline regularisation); "
-            "give a baseline or set alpha to 0"
-        )
     b = F.normalize(baseline.float().reshape(-1), dim=-1)
     d = g - b
     norm_sq = d.pow(2).sum()
@@ -121,11 +110,7 @@ class GoalBaselineReward(FrameReward):
         self._set_alpha(alpha)
 
     def _set_alpha(self, alpha: float) -> None:
-        self.alpha = _check_alpha(alpha)
-        if self.alpha > 0 and self.baseline is None:
-            raise ConfigError(
-                f"alpha: {self.alpha} > 0 needs a baseline prompt; give one or set alpha to 0"
-            )
+        self.alpha = check_alpha(alpha, self.baseline is not None)
 
     @classmethod
     def from_prompts(

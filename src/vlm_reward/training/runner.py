@@ -138,7 +138,7 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     done_steps = latest["num_timesteps"] if latest else 0
     _seed_everything(cfg.seed + done_steps)  # a resumed run does not replay the same noise
 
-    reward_model = build_reward_model(cfg.reward) if cfg.uses_vlm else None  # type: ignore[arg-type]
+    reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
     env = make_vec_env(cfg, reward_model)
     eval_env = make_eval_env(cfg, reward_model)
     wandb_run = _init_wandb(cfg, run_dir, resume_run)
@@ -257,7 +257,7 @@ def evaluate_run(
     latest = latest_checkpoint(run_dir)
     seed = cfg.seed + 20_000 if seed is None else seed
     _seed_everything(seed)
-    reward_model = build_reward_model(cfg.reward) if cfg.uses_vlm else None  # type: ignore[arg-type]
+    reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
     env = make_eval_env(cfg, reward_model)
     try:
         try:
