@@ -22,6 +22,8 @@ from vlm_reward.evaluation.dataset import StateDataset
 from vlm_reward.evaluation.metrics import MetricValue, compute_metrics
 from vlm_reward.evaluation.progress import progress_bar
 from vlm_reward.evaluation.scoring import build_reward
+from vlm_reward.rendering_env import takes_render_size
+from vlm_reward.wrappers import model_input_size
 
 if TYPE_CHECKING:
     from vlm_reward.models.base import Embedder
@@ -100,6 +102,11 @@ def run_state_sweep(
 ) -> StateSweepResult:
     """Render a sweep into ``out_dir/dataset``, embed it once (cached) and score every alpha.
 
+    Frames are drawn at ``width``/``height`` when given (also as ``env_kwargs``), else at the
+    model's input size by envs that take a size (the ``vlm_reward/`` and MuJoCo envs): a frame
+    drawn large and shrunk by the model is not the picture the model sees in training. Other
+    envs keep their own size and the model resizes.
+
     The embedding cache lives in ``out_dir/cache``, outside the re-rendered dataset, so running
     the same sweep again with other prompts or alphas does not re-embed.
     """
@@ -111,6 +118,12 @@ def run_state_sweep(
         raise ConfigError("goal: give at least one goal prompt (--goal)")
     baselines = _as_list(baseline)
     out = Path(out_dir)
+    explicit = width is not None or height is not None or {"width", "height"} & set(
+        env_kwargs or {}
+    )
+    model_size = model_input_size(embedder)
+    if not explicit and model_size is not None and takes_render_size(env_id):
+        height, width = model_size
     ds: StateDataset = sweep_dataset(
         out / "dataset", env_id, variable, n=n, low=low, high=high, fix=fix, seed=seed,
         width=width, height=height, env_kwargs=env_kwargs, task=goals[0], overwrite=True,
