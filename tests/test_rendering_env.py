@@ -12,10 +12,12 @@ from vlm_reward import rendering_env
 from vlm_reward.errors import ConfigError, EnvError
 from vlm_reward.rendering_env import (
     check_frame,
+    iter_random_frames,
     make_rendering_env,
     render_frame,
     render_size_kwargs,
     takes_render_size,
+    write_png,
 )
 
 
@@ -138,6 +140,30 @@ def test_check_frame_is_the_one_the_wrapper_uses():
     from vlm_reward import wrappers
 
     assert wrappers.check_frame is check_frame
+
+
+def test_random_frames_are_seeded_and_span_episodes():
+    def frames(seed: int) -> list[np.ndarray]:
+        env = make_rendering_env("vlm_reward/CartPole-v0", (32, 32), episode_length=3)
+        return list(iter_random_frames(env, 7, seed))  # crosses two resets
+
+    a, b = frames(1), frames(1)
+    assert len(a) == 7 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert a[0].shape == (32, 32, 3)
+
+
+def test_random_frames_of_a_fixed_canvas_env_get_the_asked_size():
+    env = make_rendering_env("Pendulum-v1", (30, 40))  # Pendulum draws 500x500 only
+    assert [f.shape for f in iter_random_frames(env, 2, 0, (30, 40))] == [(30, 40, 3)] * 2
+
+
+def test_write_png_leaves_no_temp(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "f.png"
+    write_png(np.zeros((10, 20, 3), np.uint8), path)
+    assert Image.open(path).size == (20, 10)
+    assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
 
 
 def test_docstring_example_runs():

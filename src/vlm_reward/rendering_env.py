@@ -3,13 +3,16 @@
 The one way the project makes a rendering env and reads its frames: training
 (:mod:`vlm_reward.training.env_factory`), ``vlm-reward render``, ``vlm-reward eval``
 (collect and sweep) and the demo all call :func:`make_rendering_env`, and check frames with
-:func:`check_frame`. Errors say what to fix: an unknown id lists the closest registered ids,
-an env that cannot render ``rgb_array`` says so, a missing package is named. Rendering at the
-model's input size (e.g. 224x224) instead of large-then-shrunk saves render time, memory in
-deferred buffers and resize time, and shows the model the picture it was made for. Envs whose
-constructor takes ``width``/``height`` (the ``vlm_reward/`` envs, Gymnasium's MuJoCo envs) are
-given the size; envs with a fixed canvas (the classic-control ones) keep theirs, and either
-the model or :func:`render_frame` resizes.
+:func:`check_frame`; ``vlm-reward render`` saves :func:`iter_random_frames` with
+:func:`write_png`, so a user sees exactly what the VLM will see before training.
+
+Errors say what to fix: an unknown id lists the closest registered ids, an env that cannot
+render ``rgb_array`` says so, a missing package is named. Rendering at the model's input size
+(e.g. 224x224) instead of large-then-shrunk saves render time, memory in deferred buffers and
+resize time, and shows the model the picture it was made for. Envs whose constructor takes
+``width``/``height`` (the ``vlm_reward/`` envs, Gymnasium's MuJoCo envs) are given the size;
+envs with a fixed canvas (the classic-control ones) keep theirs, and either the model or
+:func:`render_frame` resizes.
 
 Example:
     >>> from vlm_reward.rendering_env import make_rendering_env, render_frame
@@ -28,20 +31,25 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from vlm_reward.atomic import atomic_open
 from vlm_reward.errors import ConfigError, EnvError
 
 __all__ = [
     "Size",
     "check_frame",
+    "iter_random_frames",
     "make_rendering_env",
     "render_frame",
     "render_size_kwargs",
     "takes_render_size",
+    "write_png",
 ]
 
 Size = tuple[int | None, int | None]
@@ -220,3 +228,32 @@ def render_frame(env: gym.Env, size: Size | None = None) -> np.ndarray:
     x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", antialias=True,
                       align_corners=False)
     return x.round().clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
+
+
+def iter_random_frames(
+    env: gym.Env, n_frames: int, seed: int, size: Size | None = None
+) -> Iterator[np.ndarray]:
+    """Frames of a uniformly random policy: the reset frame, then one per step.
+
+    A new episode starts (seeded ``seed + k`` for the k-th reset) whenever one ends. Frames
+    come from :func:`render_frame`: checked, and resized to ``size`` if the env could not
+    draw them at it.
+    """
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    episode = 0
+    for i in range(n_frames):
+        if i:
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                episode += 1
+                env.reset(seed=seed + episode)
+        yield render_frame(env, size)
+
+
+def write_png(frame: np.ndarray, path: Path) -> None:
+    """Write ``frame`` as a PNG via a temp file and a rename (no half-written files)."""
+    from PIL import Image
+
+    with atomic_open(path, "wb") as fh:
+        Image.fromarray(frame).save(fh, format="PNG", optimize=True)

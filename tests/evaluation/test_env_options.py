@@ -10,10 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from vlm_reward.cli import app
-from vlm_reward.envs.frames import iter_random_frames
 from vlm_reward.evaluation.dataset import load_dataset
 from vlm_reward.evaluation.sweeps import run_state_sweep
-from vlm_reward.rendering_env import make_rendering_env
+from vlm_reward.rendering_env import iter_random_frames, make_rendering_env
 from vlm_reward.wrappers import model_input_size
 
 GOAL = "pole vertically upright on top of the cart"

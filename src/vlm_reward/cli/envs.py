@@ -36,9 +36,13 @@ def render(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from vlm_reward.envs.frames import iter_random_frames, write_png
     from vlm_reward.overrides import parse_overrides
-    from vlm_reward.rendering_env import make_rendering_env, takes_render_size
+    from vlm_reward.rendering_env import (
+        iter_random_frames,
+        make_rendering_env,
+        takes_render_size,
+        write_png,
+    )
 
     if n_frames < 1:
         raise ConfigError(f"--n-frames: expected at least 1, got {n_frames}")

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from vlm_reward.errors import CheckpointError, ConfigError, EnvError
-from vlm_reward.evaluation.envstate import state_names
 
 __all__ = ["Policy", "make_policy", "sb3_algorithm"]
 
@@ -39,6 +38,8 @@ def _cartpole_controller(obs: Any) -> int:
 
 def _scripted(env: Any) -> Policy:
     from gymnasium import spaces
+
+    from vlm_reward.evaluation.envstate import state_names
 
     names = state_names(env)
     space = env.action_space
