@@ -45,6 +45,7 @@ def test_documented_sweep_draws_frames_at_the_models_input_size(tmp_path: Path) 
     assert abs(np.ptp(r_default) - span) < 0.05 * span
     np.testing.assert_allclose(r_default, r_sized, atol=1e-4)
     assert load_dataset(tmp_path / "default" / "dataset").frames.shape[1:] == (height, width, 3)
+    assert default["results"]["frame_size"] == [height, width]
 
 
 def test_env_kwarg_values_are_yaml_in_eval(tmp_path: Path) -> None:

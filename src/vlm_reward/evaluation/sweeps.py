@@ -47,6 +47,7 @@ class StateSweepResult:
         goal, baseline: the prompts.
         is_random: whether the model has random weights.
         dataset: folder of the rendered sweep frames.
+        frame_size: (height, width) of those frames.
     """
 
     env_id: str
@@ -61,6 +62,7 @@ class StateSweepResult:
     is_random: bool
     dataset: Path
     metrics: list[dict[str, MetricValue]] = field(default_factory=list)
+    frame_size: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,7 @@ class StateSweepResult:
             "alphas": self.alphas, "rewards": self.rewards, "success": self.success,
             "model": self.model, "goal": self.goal, "baseline": self.baseline,
             "is_random": self.is_random, "dataset": str(self.dataset),
+            "frame_size": list(self.frame_size) if self.frame_size else None,
             "metrics_vs_success": [{k: v.to_dict() for k, v in m.items()} for m in self.metrics],
             "argmax": [float(self.values[int(np.argmax(r))]) for r in self.rewards],
         }
@@ -137,6 +140,7 @@ def run_state_sweep(
         env_id=env_id, variable=variable, values=ds.states[variable].copy(), alphas=alphas,
         rewards=rewards, success=ds.success.copy(), model=embedder.name, goal=goals,
         baseline=baselines, is_random=bool(embedder.is_random), dataset=ds.root,
+        frame_size=(int(ds.frames.shape[1]), int(ds.frames.shape[2])),
     )
     ok = ds.success[np.isfinite(ds.success)]
     if np.isfinite(ds.success).all() and ok.min() != ok.max():
@@ -184,6 +188,8 @@ def write_state_sweep_report(result: StateSweepResult, out_dir: str | Path, *,
                 "goal": " | ".join(result.goal),
                 "baseline": " | ".join(result.baseline) if result.baseline else "(none)",
                 "dataset": str(result.dataset)}
+    if result.frame_size:
+        settings["frames"] = f"{result.frame_size[1]}x{result.frame_size[0]} px"
     warnings = [random_model_warning(result.model)] if result.is_random else []
     caption = (f"Reward vs {result.variable}; shaded: states that count as success by the "
                "env's rule." + (" Curves are min-max normalised each." if normalise else ""))
