@@ -9,9 +9,22 @@ import numpy as np
 import pytest
 
 from vlm_reward import rendering_env
-from vlm_reward.envs.frames import make_rgb_env
 from vlm_reward.errors import ConfigError, EnvError
-from vlm_reward.rendering_env import make_rendering_env, render_size_kwargs, takes_render_size
+from vlm_reward.rendering_env import (
+    check_frame,
+    iter_random_frames,
+    make_rendering_env,
+    render_frame,
+    render_size_kwargs,
+    takes_render_size,
+    write_png,
+)
+
+
+class _NoRender(gym.Env):
+    metadata = {"render_modes": ["human"]}  # noqa: RUF012
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
 
 
 class _Canvas(gym.Env):
@@ -38,7 +51,8 @@ def _canvas_factory(render_mode: str | None = None) -> gym.Env:
 
 @pytest.fixture()
 def registered():
-    ids = {"vlmr_re/Canvas-v0": _Canvas, "vlmr_re/Factory-v0": _canvas_factory}
+    ids = {"vlmr_re/Canvas-v0": _Canvas, "vlmr_re/Factory-v0": _canvas_factory,
+           "vlmr_re/NoRender-v0": _NoRender}
     for env_id, entry in ids.items():
         gym.register(env_id, entry_point=entry)
     yield ids
@@ -78,10 +92,78 @@ def test_other_render_modes_are_refused():
         make_rendering_env("vlm_reward/CartPole-v0", render_mode="human")
 
 
-def test_rgb_env_with_only_a_width_renders_natively():
-    env, native = make_rgb_env("vlm_reward/CartPole-v0", width=40)
+def test_env_without_rgb_array_is_refused(registered):
+    with pytest.raises(EnvError, match="cannot render 'rgb_array'"):
+        make_rendering_env("vlmr_re/NoRender-v0")
+
+
+def test_one_side_of_the_size_renders_natively_and_the_other_stays_the_envs():
+    env = make_rendering_env("vlm_reward/CartPole-v0", (None, 40))
     env.reset(seed=0)
-    assert native and env.render().shape[1] == 40
+    assert env.render().shape == (400, 40, 3)  # the env's default height
+
+
+def test_explicit_width_height_kwargs_win_over_the_size():
+    env = make_rendering_env("vlm_reward/CartPole-v0", (48, 72), width=40)
+    env.reset(seed=0)
+    assert env.render().shape == (400, 40, 3)  # no mix of the user's width and size's height
+
+
+def test_bad_sizes_name_the_side():
+    with pytest.raises(ConfigError, match="height: expected a positive number of pixels"):
+        make_rendering_env("vlm_reward/CartPole-v0", (0, 40))
+    with pytest.raises(ConfigError, match="width"):
+        render_size_kwargs("vlm_reward/CartPole-v0", (40, -1))
+
+
+def test_render_frame_resizes_fixed_canvas_frames(registered):
+    env = make_rendering_env("vlmr_re/Canvas-v0", (10, 15), colour=9)
+    env.reset(seed=0)
+    frame = render_frame(env, (10, 15))
+    assert frame.shape == (10, 15, 3) and frame.dtype == np.uint8 and (frame == 9).all()
+    assert render_frame(env).shape == (20, 30, 3)  # no size: the env's own
+    assert render_frame(env, (None, 60)).shape == (40, 60, 3)  # one side keeps the aspect
+
+
+def test_check_frame_rejects_bad_images():
+    with pytest.raises(EnvError, match=r"\(H, W, 3\)"):
+        check_frame(np.zeros((4, 4), np.uint8), "e")
+    with pytest.raises(EnvError, match="uint8"):
+        check_frame(np.zeros((4, 4, 3), np.float32), "e")
+    with pytest.raises(EnvError, match="returned None"):
+        check_frame(None, "e")
+    with pytest.raises(EnvError, match="list of frames"):
+        check_frame([np.zeros((4, 4, 3), np.uint8)], "e")
+
+
+def test_check_frame_is_the_one_the_wrapper_uses():
+    from vlm_reward import wrappers
+
+    assert wrappers.check_frame is check_frame
+
+
+def test_random_frames_are_seeded_and_span_episodes():
+    def frames(seed: int) -> list[np.ndarray]:
+        env = make_rendering_env("vlm_reward/CartPole-v0", (32, 32), episode_length=3)
+        return list(iter_random_frames(env, 7, seed))  # crosses two resets
+
+    a, b = frames(1), frames(1)
+    assert len(a) == 7 and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert a[0].shape == (32, 32, 3)
+
+
+def test_random_frames_of_a_fixed_canvas_env_get_the_asked_size():
+    env = make_rendering_env("Pendulum-v1", (30, 40))  # Pendulum draws 500x500 only
+    assert [f.shape for f in iter_random_frames(env, 2, 0, (30, 40))] == [(30, 40, 3)] * 2
+
+
+def test_write_png_leaves_no_temp(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "f.png"
+    write_png(np.zeros((10, 20, 3), np.uint8), path)
+    assert Image.open(path).size == (20, 10)
+    assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
 
 
 def test_docstring_example_runs():

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from vlm_reward.atomic import atomic_write_text
 from vlm_reward.errors import ConfigError
+from vlm_reward.overrides import parse_override
 from vlm_reward.reward.rules import check_alpha
 
 __all__ = [
@@ -367,21 +368,19 @@ def validate_run_config(data: Any, source: str = "") -> RunConfig:
         raise ConfigError(_format_validation_error(exc, source)) from None
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+def apply_overrides(
+    data: dict[str, Any], overrides: Sequence[str], option: str = "--set"
+) -> dict[str, Any]:
+    """Apply ``key.sub=value`` overrides to a nested mapping in place.
 
-
-def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a nested mapping in place."""
+    Items are parsed by :func:`vlm_reward.overrides.parse_override` (YAML values, as in the
+    config file); dotted keys walk into nested mappings, creating missing ones.
+    """
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"override {item!r}: expected KEY=VALUE, e.g. algorithm.name=PPO")
+        key, value = parse_override(item, option, "total_steps=5000")
         parts = key.split(".")
+        if not all(parts):
+            raise ConfigError(f"{option} {item!r}: empty part in the dotted key {key!r}")
         node: Any = data
         for i, part in enumerate(parts[:-1]):
             child = node.get(part) if isinstance(node, dict) else None
@@ -391,11 +390,11 @@ def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str,
             if not isinstance(child, dict):
                 where = ".".join(parts[: i + 1])
                 raise ConfigError(
-                    f"override {item!r}: {where} is {child!r}, not a mapping, "
+                    f"{option} {item!r}: {where} is {child!r}, not a mapping, "
                     f"so {key} cannot be set"
                 )
             node = child
-        node[parts[-1]] = _parse_value(raw)
+        node[parts[-1]] = value
     return data
 
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from vlm_reward.errors import ConfigError, EnvError
 from vlm_reward.frame_buffer import FRAME_KEY, FrameBuffer
-from vlm_reward.rendering_env import make_rendering_env, render_size_kwargs
+from vlm_reward.rendering_env import check_frame, make_rendering_env, render_size_kwargs
 from vlm_reward.reward.model import Steps
 
 if TYPE_CHECKING:
@@ -51,30 +51,6 @@ __all__ = [
 ]
 
 Mode = Literal["per_step", "deferred"]
-
-
-def check_frame(frame: Any, env_id: str = "env") -> np.ndarray:
-    """Return ``frame`` if it is a uint8 ``(H, W, 3)`` array, else raise :class:`EnvError`."""
-    if frame is None:
-        raise EnvError(
-            f"{env_id}: render() returned None; create the env with render_mode='rgb_array'"
-        )
-    if isinstance(frame, list):  # some envs render a list of frames (rgb_array_list)
-        raise EnvError(
-            f"{env_id}: render() returned a list of frames (render_mode 'rgb_array_list'?); "
-            "use render_mode='rgb_array'"
-        )
-    frame = np.asarray(frame)
-    if frame.ndim != 3 or frame.shape[-1] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
-        raise EnvError(
-            f"{env_id}: render() returned shape {frame.shape}; expected an RGB frame "
-            "(H, W, 3). Wrap the env to convert its frames (e.g. drop alpha, move channels last)"
-        )
-    if frame.dtype != np.uint8:
-        raise EnvError(
-            f"{env_id}: render() returned dtype {frame.dtype}; expected uint8 RGB (0-255)"
-        )
-    return frame
 
 
 class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):

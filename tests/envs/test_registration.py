@@ -12,7 +12,7 @@ import vlm_reward.envs
 from vlm_reward.envs import ENV_IDS
 
 MODULES = ["vlm_reward.envs", "vlm_reward.envs.cartpole", "vlm_reward.envs.mountain_car",
-           "vlm_reward.envs.checks", "vlm_reward.envs.frames", "vlm_reward.envs.humanoid"]
+           "vlm_reward.envs.checks", "vlm_reward.envs.humanoid"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -14,11 +14,11 @@ from vlm_reward.errors import ConfigError, EnvError
 from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
 from vlm_reward.evaluation.envstate import (
     get_state,
-    make_env,
     set_state,
     state_names,
     success_of_state,
 )
+from vlm_reward.rendering_env import make_rendering_env as make_env
 
 SIZE = {"width": 48, "height": 32}
 
@@ -113,9 +113,11 @@ def test_sweep_errors_name_the_fix(tmp_path: Path) -> None:
         collect_dataset(tmp_path / "d", "EvalTestDot-v0", policies=("scripted",))
     with pytest.raises(ConfigError, match="unknown 'greedy'"):
         collect_dataset(tmp_path / "e", "CartPole-v1", policies=("greedy",))
-    with pytest.raises(EnvError, match="cannot make"):
-        make_env("NoSuchEnv-v9")
-    assert not any(p.name in "abcde" for p in tmp_path.iterdir())
+    with pytest.raises(EnvError, match="unknown environment id 'NoSuchEnv-v9'"):
+        collect_dataset(tmp_path / "f", "NoSuchEnv-v9")
+    with pytest.raises(ConfigError, match="--fix: x: expected a number, got 'left'"):
+        sweep_dataset(tmp_path / "g", "CartPole-v1", "theta", n=3, fix={"x": "left"})
+    assert not any(p.name in "abcdefg" for p in tmp_path.iterdir())
 
 
 def test_set_state_prefers_the_contract_method() -> None:

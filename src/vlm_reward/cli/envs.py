@@ -23,8 +23,10 @@ def render(
     seed: int = typer.Option(0, help="Seed of the env and of the random policy."),
     width: int | None = typer.Option(None, help="Frame width in pixels."),
     height: int | None = typer.Option(None, help="Frame height in pixels."),
-    set_: list[str] = typer.Option(
-        [], "--set", help="Env keyword argument key=value (repeatable), e.g. textured=false."
+    env_kwarg: list[str] = typer.Option(
+        [], "--env-kwarg", "--set",
+        help="Env keyword argument KEY=VALUE, value read as YAML (repeatable), e.g. "
+        "textured=false.",
     ),
 ) -> None:
     """Run a random policy and save its frames as PNGs, to check what the VLM will see.
@@ -34,10 +36,11 @@ def render(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from vlm_reward.envs.frames import (
+    from vlm_reward.overrides import parse_overrides
+    from vlm_reward.rendering_env import (
         iter_random_frames,
-        make_rgb_env,
-        parse_env_kwargs,
+        make_rendering_env,
+        takes_render_size,
         write_png,
     )
 
@@ -46,10 +49,11 @@ def render(
     for name, value in (("--width", width), ("--height", height)):
         if value is not None and value < 1:
             raise ConfigError(f"{name}: expected a positive number of pixels, got {value}")
-    kwargs = parse_env_kwargs(set_)
-    env, native = make_rgb_env(env_id, width=width, height=height, kwargs=kwargs)
+    kwargs = parse_overrides(env_kwarg, "--env-kwarg", "textured=false")
+    size = (height, width) if width or height else None
+    env = make_rendering_env(env_id, size, **kwargs)
+    resized = size is not None and not takes_render_size(env_id)
     out.mkdir(parents=True, exist_ok=True)
-    resize: tuple[int, int] | None = None
     shape = None
     try:
         with Progress(
@@ -57,16 +61,13 @@ def render(
             transient=True,
         ) as progress:
             task = progress.add_task("frames", total=n_frames)
-            for i, frame in enumerate(iter_random_frames(env, env_id, n_frames, seed)):
-                if not native and (width or height) and resize is None:
-                    h0, w0 = frame.shape[:2]
-                    resize = (width or round(w0 * height / h0), height or round(h0 * width / w0))
-                write_png(frame, out / f"frame_{i:05d}.png", resize)
-                shape = resize[::-1] if resize else frame.shape[:2]
+            for i, frame in enumerate(iter_random_frames(env, n_frames, seed, size)):
+                write_png(frame, out / f"frame_{i:05d}.png")
+                shape = frame.shape[:2]
                 progress.advance(task)
     finally:
         env.close()
-    note = "" if native or resize is None else " (resized: the env does not take width/height)"
+    note = " (resized: the env does not take width/height)" if resized else ""
     console.print(
         f"saved {n_frames} frames of {env_id} ({shape[1]}x{shape[0]}){note} to {out}",
         highlight=False,

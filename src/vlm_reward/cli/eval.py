@@ -61,17 +61,16 @@ def _print_json(data: Any) -> None:
     typer.echo(json.dumps(_clean(data), indent=2))
 
 
-def _parse_env_kwargs(items: list[str] | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--env-kwarg: expected KEY=VALUE, got {item!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+def _env_kwargs(items: list[str] | None) -> dict[str, Any]:
+    from vlm_reward.overrides import parse_overrides
+
+    return parse_overrides(items, "--env-kwarg", "textured=false")
+
+
+def _fix(items: list[str] | None) -> dict[str, Any]:
+    from vlm_reward.overrides import parse_overrides
+
+    return parse_overrides(items, "--fix", "x=0")
 
 
 def _slug(text: str) -> str:
@@ -87,11 +86,11 @@ def _metrics_table(title: str, rows: list[list[str]], header: list[str]) -> Tabl
     return table
 
 
-def _default_variable(env_id: str, width: int | None, height: int | None,
-                      env_kwargs: dict[str, Any]) -> str:
-    from vlm_reward.evaluation.envstate import make_env, state_names
+def _default_variable(env_id: str, env_kwargs: dict[str, Any]) -> str:
+    from vlm_reward.evaluation.envstate import state_names
+    from vlm_reward.rendering_env import make_rendering_env
 
-    env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
+    env = make_rendering_env(env_id, None, **env_kwargs)
     try:
         env.reset()
         names = state_names(env)
@@ -124,7 +123,8 @@ def collect(
     fix: list[str] | None = typer.Option(None, help="Sweep base state override NAME=VALUE."),
     width: int | None = typer.Option(None, help="Frame width in pixels."),
     height: int | None = typer.Option(None, help="Frame height in pixels."),
-    env_kwarg: list[str] | None = typer.Option(None, help="gym.make keyword KEY=VALUE (JSON)."),
+    env_kwarg: list[str] | None = typer.Option(None, help="gym.make keyword KEY=VALUE, value read "
+                                         "as YAML (textured=false, episode_length=50)."),
     task: str | None = typer.Option(None, help="Task sentence stored with the dataset."),
     seed: int = _SEED,
     overwrite: bool = typer.Option(False, help="Replace an existing dataset."),
@@ -133,12 +133,11 @@ def collect(
 ) -> None:
     """Collect a dataset of states (frames + state + env reward + success) from an env."""
     from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
-    from vlm_reward.evaluation.envstate import parse_assignments
 
-    kwargs = _parse_env_kwargs(env_kwarg)
+    kwargs = _env_kwargs(env_kwarg)
     if sweep is not None:
         ds = sweep_dataset(out, env, sweep, n=n, low=low, high=high,
-                           fix=parse_assignments(fix), seed=seed, width=width, height=height,
+                           fix=_fix(fix), seed=seed, width=width, height=height,
                            env_kwargs=kwargs, task=task, overwrite=overwrite,
                            progress=progress and not as_json)
     else:
@@ -227,9 +226,11 @@ def sweep_cmd(
     low: float | None = typer.Option(None, help="Sweep start (default: the natural range)."),
     high: float | None = typer.Option(None, help="Sweep end."),
     fix: list[str] | None = typer.Option(None, help="Base state override NAME=VALUE."),
-    width: int | None = typer.Option(None, help="Frame width in pixels."),
-    height: int | None = typer.Option(None, help="Frame height in pixels."),
-    env_kwarg: list[str] | None = typer.Option(None, help="gym.make keyword KEY=VALUE (JSON)."),
+    width: int | None = typer.Option(None, help="Frame width in pixels (default: the model's "
+                                     "input size, for envs that take a size)."),
+    height: int | None = typer.Option(None, help="Frame height in pixels (likewise)."),
+    env_kwarg: list[str] | None = typer.Option(None, help="gym.make keyword KEY=VALUE, value read "
+                                         "as YAML (textured=false, episode_length=50)."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Output folder (default sweeps/ENV-VARIABLE)."),
     raw: bool = typer.Option(False, help="Plot raw rewards instead of normalised curves."),
@@ -240,15 +241,15 @@ def sweep_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Reward as a function of one state variable (the paper's reward-shape plots)."""
-    from vlm_reward.evaluation.envstate import parse_assignments
     from vlm_reward.evaluation.sweeps import run_state_sweep, write_state_sweep_report
 
-    kwargs = _parse_env_kwargs(env_kwarg)
-    variable = variable or _default_variable(env, width, height, kwargs)
+    kwargs = _env_kwargs(env_kwarg)
+    fixed = _fix(fix)
+    variable = variable or _default_variable(env, kwargs)
     out = out or Path("sweeps") / f"{_slug(env)}-{variable}"
     embedder = _load(model, batch_size)
     result = run_state_sweep(embedder, out, env, variable, goal=goal, baseline=baseline or None,
-                             alphas=alpha, n=n, low=low, high=high, fix=parse_assignments(fix),
+                             alphas=alpha, n=n, low=low, high=high, fix=fixed,
                              seed=seed, width=width, height=height, env_kwargs=kwargs,
                              n_boot=n_boot, progress=progress and not as_json)
     path = write_state_sweep_report(result, out, normalise=not raw)

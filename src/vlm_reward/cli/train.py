@@ -50,7 +50,8 @@ def _fmt(value: object) -> str:
 def train(
     config: Path | None = typer.Argument(None, help="Run config YAML (see configs/)."),
     set_: list[str] = typer.Option(
-        [], "--set", help="Override a config key, e.g. --set total_steps=5000 (repeatable)."
+        [], "--set", help="Override a config key KEY=VALUE, value read as YAML (repeatable), "
+        "e.g. --set total_steps=5000 --set reward.alpha=0.5."
     ),
     run_dir: Path | None = typer.Option(
         None, "--run-dir", help="Run folder (default runs/<name>-<time>)."

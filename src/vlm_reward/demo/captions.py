@@ -15,8 +15,8 @@ import numpy as np
 __all__ = [
     "HELDOUT_PROMPTS",
     "all_training_captions",
-    "car_class",
     "caption_state",
+    "car_class",
     "cart_class",
     "cartpole_caption",
     "cartpole_caption_parts",

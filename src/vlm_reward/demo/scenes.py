@@ -26,12 +26,10 @@ RENDER_SIZE: tuple[int, int] = (48, 72)
 
 def make_scene_env(scene: str, size: tuple[int, int] = RENDER_SIZE):
     """Create the project env of ``scene`` rendering ``size`` (height, width) frames, reset."""
-    import gymnasium as gym
-
-    import vlm_reward.envs  # noqa: F401  (registers the vlm_reward/ ids)
+    from vlm_reward.rendering_env import make_rendering_env
 
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    env = gym.make(SCENES[scene], render_mode="rgb_array", height=size[0], width=size[1])
+    env = make_rendering_env(SCENES[scene], size)
     env.reset(seed=0)
     return env
 

@@ -21,16 +21,19 @@ from vlm_reward.evaluation.dataset import DatasetWriter, StateDataset, load_data
 from vlm_reward.evaluation.envstate import (
     default_range,
     get_state,
-    make_env,
-    render_frame,
     set_state,
     state_names,
     success_of_state,
 )
 from vlm_reward.evaluation.policies import make_policy
 from vlm_reward.evaluation.progress import progress_bar
+from vlm_reward.rendering_env import Size, make_rendering_env, render_frame
 
 __all__ = ["collect_dataset", "sweep_dataset", "sweep_values"]
+
+
+def _requested_size(width: int | None, height: int | None) -> Size | None:
+    return (height, width) if width is not None or height is not None else None
 
 
 def _success_from_info(info: Mapping[str, Any]) -> bool | None:
@@ -70,7 +73,7 @@ def collect_dataset(
         max_steps: cap on steps per episode (episodes also stop when the env ends them).
         seed: base seed for resets and random policies.
         width: frame width (the env renders at it if it can, else frames are resized).
-        height: frame height (likewise).
+        height: frame height (likewise). With neither, frames keep the env's own size.
         env_kwargs: more ``gym.make`` keyword arguments.
         task: task sentence stored in the metadata.
         overwrite: replace an existing dataset.
@@ -82,7 +85,8 @@ def collect_dataset(
         raise ConfigError(f"max_steps: expected a positive integer, got {max_steps}")
     if not policies:
         raise ConfigError("policy: give at least one policy")
-    env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
+    size = _requested_size(width, height)
+    env = make_rendering_env(env_id, size, **dict(env_kwargs or {}))
     try:
         env.reset(seed=seed)  # some envs only have a state (and so state names) after reset
         names = state_names(env)
@@ -101,7 +105,7 @@ def collect_dataset(
                     success = _success_from_info(info)
                     if success is None:
                         success = success_of_state(env, state)
-                    frame = render_frame(env, width, height)
+                    frame = render_frame(env, size)
                     writer.add(frame, episode=ep, step=t, state=state,
                                env_reward=float(reward), success=success)
                     if terminated or truncated:
@@ -161,7 +165,8 @@ def sweep_dataset(
     (:func:`~vlm_reward.evaluation.envstate.success_of_state`); env rewards are left empty
     because no step is taken.
     """
-    env = make_env(env_id, width=width, height=height, env_kwargs=env_kwargs)
+    size = _requested_size(width, height)
+    env = make_rendering_env(env_id, size, **dict(env_kwargs or {}))
     try:
         env.reset(seed=seed)
         names = state_names(env)
@@ -172,10 +177,13 @@ def sweep_dataset(
                 raise ConfigError(
                     f"--fix: {name!r} is not a state variable; choose from {', '.join(names)}"
                 )
-            base[names.index(name)] = value
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise ConfigError(f"--fix: {name}: expected a number, got {value!r}")
+            base[names.index(name)] = float(value)
         col = names.index(variable)
         meta = {"sweep": {"variable": variable, "low": float(values[0]),
-                          "high": float(values[-1]), "n": n, "base_state": base.tolist()}}
+                          "high": float(values[-1]), "n": n, "base_state": base.tolist()},
+                "env_kwargs": dict(env_kwargs or {})}
         with DatasetWriter(out, env_id=env_id, state_names=names, policy=f"sweep:{variable}",
                            task=task, overwrite=overwrite, extra_meta=meta) as writer, \
                 progress_bar(f"sweep {variable}", n, progress) as advance:
@@ -183,7 +191,7 @@ def sweep_dataset(
                 state = base.copy()
                 state[col] = value
                 set_state(env, state)
-                writer.add(render_frame(env, width, height), episode=0, step=i, state=state,
+                writer.add(render_frame(env, size), episode=0, step=i, state=state,
                            success=success_of_state(env, state))
                 advance(1)
     finally:

@@ -5,7 +5,8 @@ The ``vlm_reward/...`` environments implement ``env.unwrapped.set_state(state)``
 unwrapped env keeps its state in a ``state`` attribute that ``render()`` reads, which is how
 Gymnasium's classic-control envs (CartPole-v1, MountainCarContinuous-v0, ...) work; we know
 their state names, the track limits and their success rule. Gymnasium's MuJoCo envs are
-handled too: their state is ``qpos`` followed by ``qvel``.
+handled too: their state is ``qpos`` followed by ``qvel``. Envs are made, and frames read, by
+:mod:`vlm_reward.rendering_env`, like everywhere else in the project.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from vlm_reward.errors import ConfigError, EnvError
+from vlm_reward.errors import EnvError
 
 __all__ = [
     "default_range",
     "get_state",
-    "make_env",
-    "render_frame",
     "set_state",
     "state_names",
     "success_of_state",
@@ -36,70 +35,6 @@ _KNOWN_STATE_NAMES: dict[str, tuple[str, ...]] = {
     "MountainCarEnv": ("position", "velocity"),
     "PendulumEnv": ("theta", "theta_dot"),
 }
-
-
-def make_env(
-    env_id: str,
-    *,
-    width: int | None = None,
-    height: int | None = None,
-    env_kwargs: Mapping[str, Any] | None = None,
-) -> Any:
-    """``gym.make(env_id, render_mode="rgb_array")``, passing a frame size where supported.
-
-    ``vlm_reward/...`` ids take ``width``/``height`` as constructor kwargs. Other envs render at
-    their own size (classic-control drawing code uses fixed pixel offsets, so changing their
-    screen size breaks the picture); :func:`render_frame` resizes those frames instead.
-    """
-    import gymnasium as gym
-
-    kwargs = dict(env_kwargs or {})
-    if env_id.startswith("vlm_reward/"):
-        try:
-            import vlm_reward.envs  # noqa: F401 - registers the ids
-        except ImportError as exc:
-            raise EnvError(
-                f"env: {env_id!r} needs the vlm_reward.envs package, which cannot be imported "
-                f"({exc}); use a Gymnasium id such as CartPole-v1 instead"
-            ) from None
-        if width is not None:
-            kwargs.setdefault("width", width)
-        if height is not None:
-            kwargs.setdefault("height", height)
-    try:
-        env = gym.make(env_id, render_mode="rgb_array", **kwargs)
-    except gym.error.Error as exc:
-        raise EnvError(f"env: cannot make {env_id!r}: {exc}") from None
-    except TypeError as exc:
-        raise EnvError(f"env: {env_id!r} rejected the arguments {kwargs}: {exc}") from None
-    return env
-
-
-def render_frame(env: Any, width: int | None = None, height: int | None = None) -> np.ndarray:
-    """``env.render()`` as uint8 ``(H, W, 3)``, resized (antialiased) to the requested size.
-
-    With only one of ``width``/``height`` the aspect ratio is kept.
-    """
-    frame = env.render()
-    if frame is None:
-        raise EnvError("env: render() returned None; the env must support render_mode='rgb_array'")
-    frame = np.asarray(frame, dtype=np.uint8)
-    if frame.ndim != 3 or frame.shape[-1] != 3:
-        raise EnvError(f"env: render() must return (H, W, 3) RGB frames, got {frame.shape}")
-    if width is None and height is None:
-        return frame
-    h, w = frame.shape[:2]
-    new_h = height if height is not None else max(1, round(h * width / w))  # type: ignore[operator]
-    new_w = width if width is not None else max(1, round(w * height / h))  # type: ignore[operator]
-    if (new_h, new_w) == (h, w):
-        return frame
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.from_numpy(frame.copy()).permute(2, 0, 1).unsqueeze(0).float()
-    x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", antialias=True,
-                      align_corners=False)
-    return x.round().clamp(0, 255).to(torch.uint8)[0].permute(1, 2, 0).numpy()
 
 
 def _is_mujoco(unwrapped: Any) -> bool:
@@ -250,20 +185,3 @@ def success_of_state(env: Any, state: np.ndarray) -> bool | None:
     if "position" in values and goal is not None:
         return bool(values["position"] >= float(goal))
     return None
-
-
-def parse_assignments(items: list[str] | None, what: str = "--fix") -> dict[str, float]:
-    """Parse ``["name=value", ...]`` into a dict of floats."""
-    out: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"{what}: expected NAME=VALUE, got {item!r}")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ConfigError(f"{what}: {name.strip()}: expected a number, got {value!r}") from None
-    return out
-
-
-__all__ += ["parse_assignments"]

@@ -22,6 +22,8 @@ from vlm_reward.evaluation.dataset import StateDataset
 from vlm_reward.evaluation.metrics import MetricValue, compute_metrics
 from vlm_reward.evaluation.progress import progress_bar
 from vlm_reward.evaluation.scoring import build_reward
+from vlm_reward.rendering_env import takes_render_size
+from vlm_reward.wrappers import model_input_size
 
 if TYPE_CHECKING:
     from vlm_reward.models.base import Embedder
@@ -45,6 +47,7 @@ class StateSweepResult:
         goal, baseline: the prompts.
         is_random: whether the model has random weights.
         dataset: folder of the rendered sweep frames.
+        frame_size: (height, width) of those frames.
     """
 
     env_id: str
@@ -59,6 +62,7 @@ class StateSweepResult:
     is_random: bool
     dataset: Path
     metrics: list[dict[str, MetricValue]] = field(default_factory=list)
+    frame_size: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,7 @@ class StateSweepResult:
             "alphas": self.alphas, "rewards": self.rewards, "success": self.success,
             "model": self.model, "goal": self.goal, "baseline": self.baseline,
             "is_random": self.is_random, "dataset": str(self.dataset),
+            "frame_size": list(self.frame_size) if self.frame_size else None,
             "metrics_vs_success": [{k: v.to_dict() for k, v in m.items()} for m in self.metrics],
             "argmax": [float(self.values[int(np.argmax(r))]) for r in self.rewards],
         }
@@ -100,6 +105,11 @@ def run_state_sweep(
 ) -> StateSweepResult:
     """Render a sweep into ``out_dir/dataset``, embed it once (cached) and score every alpha.
 
+    Frames are drawn at ``width``/``height`` when given (also as ``env_kwargs``), else at the
+    model's input size by envs that take a size (the ``vlm_reward/`` and MuJoCo envs): a frame
+    drawn large and shrunk by the model is not the picture the model sees in training. Other
+    envs keep their own size and the model resizes.
+
     The embedding cache lives in ``out_dir/cache``, outside the re-rendered dataset, so running
     the same sweep again with other prompts or alphas does not re-embed.
     """
@@ -111,6 +121,12 @@ def run_state_sweep(
         raise ConfigError("goal: give at least one goal prompt (--goal)")
     baselines = _as_list(baseline)
     out = Path(out_dir)
+    explicit = width is not None or height is not None or {"width", "height"} & set(
+        env_kwargs or {}
+    )
+    model_size = model_input_size(embedder)
+    if not explicit and model_size is not None and takes_render_size(env_id):
+        height, width = model_size
     ds: StateDataset = sweep_dataset(
         out / "dataset", env_id, variable, n=n, low=low, high=high, fix=fix, seed=seed,
         width=width, height=height, env_kwargs=env_kwargs, task=goals[0], overwrite=True,
@@ -124,6 +140,7 @@ def run_state_sweep(
         env_id=env_id, variable=variable, values=ds.states[variable].copy(), alphas=alphas,
         rewards=rewards, success=ds.success.copy(), model=embedder.name, goal=goals,
         baseline=baselines, is_random=bool(embedder.is_random), dataset=ds.root,
+        frame_size=(int(ds.frames.shape[1]), int(ds.frames.shape[2])),
     )
     ok = ds.success[np.isfinite(ds.success)]
     if np.isfinite(ds.success).all() and ok.min() != ok.max():
@@ -171,6 +188,8 @@ def write_state_sweep_report(result: StateSweepResult, out_dir: str | Path, *,
                 "goal": " | ".join(result.goal),
                 "baseline": " | ".join(result.baseline) if result.baseline else "(none)",
                 "dataset": str(result.dataset)}
+    if result.frame_size:
+        settings["frames"] = f"{result.frame_size[1]}x{result.frame_size[0]} px"
     warnings = [random_model_warning(result.model)] if result.is_random else []
     caption = (f"Reward vs {result.variable}; shaded: states that count as success by the "
                "env's rule." + (" Curves are min-max normalised each." if normalise else ""))
