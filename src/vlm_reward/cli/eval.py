@@ -49,7 +49,7 @@ _PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bars o
 
 
 def _load(spec: str, batch_size: int) -> Any:
-    from vlm_reward import load_model
+    from vlm_reward.models import load_model
 
     return load_model(spec, device=options.device, precision=options.precision,
                       batch_size=batch_size, offline=options.offline)

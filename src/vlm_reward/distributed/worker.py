@@ -42,7 +42,7 @@ class EmbedWorker:
         import ray
         import torch
 
-        from vlm_reward import load_model
+        from vlm_reward.models import load_model
 
         torch.set_num_threads(max(1, num_threads))
         if device == "auto":
