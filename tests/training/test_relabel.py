@@ -24,10 +24,10 @@ from vlm_reward.training.callbacks import StopOnFlag
 from vlm_reward.training.env_factory import make_env, make_vec_env
 from vlm_reward.training.relabel import (
     RelabelDictReplayBuffer,
+    Relabelling,
     RelabelReplayBuffer,
     RelabelReplayMixin,
     RelabelRolloutBuffer,
-    Relabelling,
     buffer_arguments,
 )
 from vlm_reward.training.stats import RunStats, StopFlag
@@ -115,7 +115,7 @@ def _all_rewards(reward_model, frames: list[np.ndarray]) -> np.ndarray:
     t, n = stacked.shape[:2]
     out = reward_model.rewards(stacked.reshape(t * n, *stacked.shape[2:])).reshape(t, n)
     # a placeholder left anywhere, or a reward in the wrong slot, is detectable
-    assert np.all(out != PLACEHOLDER) and np.unique(out).size > out.size // 2
+    assert np.all(out != PLACEHOLDER) and np.unique(out).size > out.size // 4
     return out
 
 
