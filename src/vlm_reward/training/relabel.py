@@ -55,7 +55,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from vlm_reward.errors import CheckpointError, ConfigError
-from vlm_reward.frame_buffer import FRAME_KEY, frames_from_infos
+from vlm_reward.frame_buffer import FRAME_KEY, RolloutFrames, frames_from_infos
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -126,18 +126,19 @@ class Relabelling:
         """Relabel every frame the attached buffer holds now; returns how many."""
         return self.buffer.flush() if self.buffer is not None else 0
 
-    def rewards(self, frames: np.ndarray, envs: np.ndarray, dones: np.ndarray) -> np.ndarray:
-        """VLM rewards of ``frames`` in one call; records step rewards and finished episodes."""
+    def rewards(self, frames: RolloutFrames, dones: np.ndarray) -> np.ndarray:
+        """``(T, n_envs)`` VLM rewards of ``frames`` in one call (which empties it); records
+        step rewards and the VLM returns of episodes that ``dones (T, n_envs)`` ends."""
         start = time.perf_counter()
-        rewards = np.asarray(self.reward_model.rewards(frames), np.float64)
-        self.relabelled += len(rewards)
+        rewards = frames.compute(self.reward_model)
+        self.relabelled += rewards.size
         self.flushes += 1
         if self.stats is not None:
             self.stats.inference_seconds += time.perf_counter() - start
-            self.stats.vlm_step_rewards.extend(rewards.tolist())
-        for env, done, reward in zip(envs.tolist(), dones.tolist(), rewards.tolist(), strict=True):
-            self._running[env] += reward
-            if done:
+            self.stats.vlm_step_rewards.extend(rewards.ravel().tolist())
+        for step_rewards, step_dones in zip(rewards, dones, strict=True):
+            self._running += step_rewards
+            for env in np.flatnonzero(step_dones):
                 if self.stats is not None:
                     self.stats.vlm_returns.append(float(self._running[env]))
                 self._running[env] = 0.0
@@ -160,60 +161,54 @@ class _RelabelMixin:
             raise ConfigError(f"relabel_max_pending: expected >= 1, got {max_pending}")
         self.max_pending = max_pending
         self.relabelling: Relabelling | None = None
-        self._clear_pending()  # before super().__init__: RolloutBuffer's calls reset()
         super().__init__(*args, **kwargs)
+        self._clear_pending()
 
     def _clear_pending(self) -> None:
-        self._pending_pos: list[int] = []  # buffer row of each waiting step
-        self._pending_frames: list[np.ndarray] = []  # n_envs frames per waiting step
+        self._pending = RolloutFrames(self.n_envs)  # frames of the waiting steps
+        self._pending_rows: list[int] = []  # buffer row each waiting step is stored in
         self._pending_dones: list[np.ndarray] = []
 
     @property
     def n_pending(self) -> int:
         """Frames waiting for their reward."""
-        return len(self._pending_pos) * self.n_envs
+        return self._pending.n_frames
 
-    def _frames_of(self, infos: Any) -> list[np.ndarray]:
-        """The step's frames, checked before SB3 stores anything of the step."""
+    def _check_frames(self, infos: Any) -> None:
+        """Refuse a step without frames (or without a reward model) before SB3 stores it."""
         if self.relabelling is None:
             raise RuntimeError(
                 f"{type(self).__name__}: no reward model attached; call Relabelling.attach(model)"
             )
-        frames = frames_from_infos(infos, self.n_envs, FRAME_KEY)
-        if any(frame is None for frame in frames):
+        if any(frame is None for frame in frames_from_infos(infos, self.n_envs, FRAME_KEY)):
             raise ConfigError(
                 "reward_mode batched: the env returned no info['vlm_frame']; wrap it with "
                 "VLMReward(mode='deferred')"
             )
-        return frames  # type: ignore[return-value]
 
-    def _hold(self, pos: int, frames: list[np.ndarray], dones: np.ndarray) -> None:
-        self._pending_pos.append(pos)
-        self._pending_frames.extend(frames)
+    def _hold(self, row: int, infos: Any, dones: np.ndarray) -> None:
+        self._pending.add(infos)
+        self._pending_rows.append(row)
         self._pending_dones.append(np.asarray(dones, bool).reshape(self.n_envs))
         if self.n_pending >= self.max_pending:
             self.flush()
 
     def flush(self) -> int:
         """Embed every waiting frame in one batch and add ``reward - placeholder`` to its slot."""
-        if not self._pending_pos:
+        if not self._pending_rows:
             return 0
-        assert self.relabelling is not None  # _frames_of refuses frames without it
-        rows = np.repeat(np.asarray(self._pending_pos, np.int64), self.n_envs)
-        envs = np.tile(np.arange(self.n_envs), len(self._pending_pos))
-        dones = np.concatenate(self._pending_dones)
-        rewards = self.relabelling.rewards(np.stack(self._pending_frames), envs, dones)
-        self.rewards[rows, envs] += (rewards - self.relabelling.placeholder_reward).astype(
-            self.rewards.dtype
-        )
-        n = len(rows)
+        assert self.relabelling is not None  # _check_frames refuses frames without it
+        n = self.n_pending
+        rewards = self.relabelling.rewards(self._pending, np.stack(self._pending_dones))
+        delta = rewards - self.relabelling.placeholder_reward
+        self.rewards[np.asarray(self._pending_rows)] += delta.astype(self.rewards.dtype)
         self._clear_pending()
         return n
 
     def reset(self) -> None:
         """Drop waiting frames with the data they belong to (a rollout SB3 discards)."""
-        self._clear_pending()
         super().reset()  # type: ignore[misc]
+        self._clear_pending()  # also runs inside RolloutBuffer.__init__, after n_envs is set
 
     def __getstate__(self) -> dict[str, Any]:
         self.flush()  # a saved buffer holds real rewards only
@@ -229,12 +224,12 @@ class RelabelReplayMixin(_RelabelMixin):
 
     def add(self, obs: Any, next_obs: Any, action: Any, reward: Any, done: Any,
             infos: list[dict[str, Any]]) -> None:
-        frames = self._frames_of(infos)
-        if len(self._pending_pos) >= self.buffer_size:
+        self._check_frames(infos)
+        if len(self._pending_rows) >= self.buffer_size:
             self.flush()  # the row at pos still waits for its reward: write it before reuse
-        pos = int(self.pos)  # type: ignore[attr-defined]
+        row = int(self.pos)  # type: ignore[attr-defined]
         super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
-        self._hold(pos, frames, done)
+        self._hold(row, infos, done)
 
     def sample(self, *args: Any, **kwargs: Any) -> Any:
         self.flush()  # off-policy: where the VLM reward enters
@@ -245,11 +240,12 @@ class RelabelRolloutMixin(_RelabelMixin):
     """Put in front of any SB3 rollout buffer class: frames are staged by
     :class:`FeedRolloutFrames` before ``add``; advantages are computed after relabelling."""
 
-    _staged: tuple[list[np.ndarray], np.ndarray] | None = None
+    _staged: tuple[Any, np.ndarray] | None = None
 
     def stage(self, infos: Any, dones: np.ndarray) -> None:
-        """Frames and dones of the step SB3 is about to ``add`` (replaces any unused ones)."""
-        self._staged = (self._frames_of(infos), np.asarray(dones))
+        """Infos (frames) and dones of the step SB3 is about to ``add`` (replaces unused ones)."""
+        self._check_frames(infos)
+        self._staged = (infos, np.asarray(dones))
 
     def add(self, *args: Any, **kwargs: Any) -> None:
         if self._staged is None:
@@ -257,10 +253,10 @@ class RelabelRolloutMixin(_RelabelMixin):
                 f"{type(self).__name__}.add: no frames staged for this step; pass the "
                 "callbacks returned by Relabelling.attach(model) to learn()"
             )
-        (frames, dones), self._staged = self._staged, None
-        pos = int(self.pos)  # type: ignore[attr-defined]
+        (infos, dones), self._staged = self._staged, None
+        row = int(self.pos)  # type: ignore[attr-defined]
         super().add(*args, **kwargs)  # type: ignore[misc]
-        self._hold(pos, frames, dones)
+        self._hold(row, infos, dones)
 
     def compute_returns_and_advantage(self, *args: Any, **kwargs: Any) -> None:
         self.flush()  # on-policy: where the VLM reward enters
