@@ -342,3 +342,16 @@ def test_buffer_arguments_refuse_a_user_buffer_class(make_cfg):
         "handle_timeout_termination": False}}, 10)
     assert args["replay_buffer_kwargs"] == {"handle_timeout_termination": False,
                                             "max_pending": 10, "n_steps": 3, "gamma": 0.99}
+
+
+def test_attach_refuses_a_plain_buffer(make_cfg):
+    """E.g. a replay buffer saved by a per-step run, resumed in batched mode."""
+    from vlm_reward.errors import CheckpointError
+
+    cfg = make_cfg("DQN")
+    reward_model = build_reward_model(cfg.reward)
+    env = make_vec_env(cfg, reward_model)
+    model = DQN("MlpPolicy", env, buffer_size=100, device="cpu")
+    with pytest.raises(CheckpointError, match="reward_mode"):
+        Relabelling(reward_model).attach(model)
+    env.close()
