@@ -3,7 +3,7 @@
 Envs run in ``deferred`` mode (:class:`vlm_reward.wrappers.VLMReward`): each step returns a
 placeholder reward and the rendered frame in ``info["vlm_frame"]``. The buffers here are SB3's
 own buffer classes with one addition: they keep the frames of the transitions they store, and
-embed all of them in one batch (:meth:`Relabelling.flush`) before the stored rewards are used.
+embed all of them in one batch (``flush``) before the stored rewards are used.
 They are passed to SB3 through its ``replay_buffer_class`` / ``rollout_buffer_class``
 arguments (:func:`buffer_arguments`), so "no gradient step sees a placeholder" holds by
 construction, not by callback timing:
