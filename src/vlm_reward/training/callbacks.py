@@ -98,8 +98,7 @@ class Metrics(BaseCallback):
 class EvalEvery(BaseCallback):
     """Evaluate every ``eval_every`` steps; save an annotated video every ``video_every`` steps.
 
-    ``before_save`` runs first (it flushes pending relabels so that the policy evaluated is the
-    one trained on real rewards; evaluation itself never touches the buffers).
+    Evaluation runs its own env and never touches the training buffers.
     """
 
     def __init__(
@@ -177,7 +176,7 @@ class CheckpointEvery(BaseCallback):
         now = self.model.num_timesteps
         if due(self.every, now - self.training_env.num_envs, now):
             # SB3 stores this step only after the callbacks return, so save at rollout end,
-            # when every collected step is in the buffer and can be relabelled first
+            # when every collected step is in the buffer and its VLM reward can be written
             self.pending_save = True
         return True
 
@@ -186,7 +185,7 @@ class CheckpointEvery(BaseCallback):
             self.save()
 
     def save(self) -> Path:
-        """Flush pending relabels and write the checkpoint now."""
+        """Run ``before_save`` (the run flushes waiting VLM rewards) and write the checkpoint."""
         if self.before_save is not None:
             self.before_save()
         self.pending_save = False

@@ -1,161 +1,331 @@
-"""Batched reward relabelling of Stable-Baselines3 buffers.
+"""Batched VLM rewards written into Stable-Baselines3 buffers before anything reads them.
 
 Envs run in ``deferred`` mode (:class:`vlm_reward.wrappers.VLMReward`): each step returns a
-placeholder reward and the rendered frame in ``info["vlm_frame"]``. :class:`BatchedRelabel`
-records, at every step, the frames and the buffer slot ``(pos, env)`` the transition is about
-to be written to (SB3 calls callbacks *before* storing a step), and later embeds all waiting
-frames in one batch and adds ``reward - placeholder`` to those slots.
+placeholder reward and the rendered frame in ``info["vlm_frame"]``. The buffers here are SB3's
+own buffer classes with one addition: they keep the frames of the transitions they store, and
+embed all of them in one batch (``flush``) before the stored rewards are used.
+They are passed to SB3 through its ``replay_buffer_class`` / ``rollout_buffer_class``
+arguments (:func:`buffer_arguments`), so "no gradient step sees a placeholder" holds by
+construction, not by callback timing:
 
-When the write-back happens, so that no gradient step ever sees a placeholder:
+* off-policy (SAC, DQN): :class:`RelabelReplayBuffer` (and its dict-observation and n-step
+  variants) takes the frames from the ``infos`` SB3 passes to ``add``, at the slot ``pos`` the
+  transition is written to. **The VLM reward enters in ``sample()``**: it flushes first, so
+  every gradient step samples real rewards. Before ``learning_starts`` nothing samples, so
+  frames accumulate into large batches.
+* on-policy (PPO): :class:`RelabelRolloutBuffer` (and :class:`RelabelDictRolloutBuffer`).
+  **The VLM reward enters in ``compute_returns_and_advantage()``**: it flushes before SB3
+  computes advantages; ``get()`` only hands out those advantages. SB3's ``RolloutBuffer.add``
+  receives no infos, so :class:`FeedRolloutFrames`, a callback, hands each step's frames to the
+  buffer (``stage``); SB3 calls callbacks right before ``add``, which binds the staged frames to
+  its own ``pos``. The callback only delivers frames; every write-back stays in the buffer. A
+  step that a callback stops is never added, and its staged frames are replaced at the next
+  step. (A VecEnv wrapper could deliver the frames too, but it would need the buffer, which SB3
+  creates from the env after the wrapper exists.)
 
-* off-policy (SAC, DQN): in ``on_rollout_end``, which SB3 calls after the rollout's last
-  transition is stored and *before* ``train()`` samples the replay buffer. While
-  ``num_timesteps <= learning_starts`` no training follows, so frames keep accumulating into
-  bigger batches. Every checkpoint flushes first, so a saved replay buffer has real rewards.
-* on-policy (PPO): the rollout buffer's ``compute_returns_and_advantage`` is wrapped on the
-  instance so the relabel runs first; SB3's timeout bootstrap (``+ gamma * V``) already added
-  to the stored reward is kept, because the relabel adds rather than overwrites.
-* any algorithm: once ``max_pending`` frames wait (memory bound), the already stored ones are
-  flushed early, at the next step.
+The write-back adds ``reward - placeholder`` rather than overwriting, so SB3's timeout
+bootstrap (``+ gamma * V(terminal obs)``, added by PPO to the stored reward of a truncated step)
+is kept. Flushes also happen early once ``max_pending`` frames wait (memory bound) and, in a
+replay buffer, before ``add`` would overwrite a slot whose frame is still waiting (buffers
+smaller than the flush interval wrap around safely).
 
-Nothing here needs the batch size to divide episode lengths or env counts: a flush embeds
-whatever is waiting, in chunks of the embedder's ``batch_size``.
+The reward model is not part of a buffer's state: :class:`Relabelling` holds it (and the
+episode statistics and counters) and is attached after the algorithm is built or loaded
+(:meth:`Relabelling.attach`). Pickling a buffer (``save_replay_buffer``) flushes it first and
+leaves the reward model out, so a saved replay buffer holds real rewards only; after
+``load_replay_buffer`` the run attaches the reward model again.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from stable_baselines3.common.buffers import ReplayBuffer, RolloutBuffer
+from gymnasium import spaces
+from stable_baselines3.common.buffers import (
+    DictReplayBuffer,
+    DictRolloutBuffer,
+    NStepReplayBuffer,
+    ReplayBuffer,
+    RolloutBuffer,
+)
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from vlm_reward.errors import ConfigError
-from vlm_reward.frame_buffer import FRAME_KEY, frames_from_infos
+from vlm_reward.errors import CheckpointError, ConfigError
+from vlm_reward.frame_buffer import FRAME_KEY, RolloutFrames, frames_from_infos
 
 if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
     from vlm_reward.reward import RewardModel
-    from vlm_reward.training.stats import RunStats, StopFlag
+    from vlm_reward.training.stats import RunStats
 
-__all__ = ["BatchedRelabel"]
+__all__ = [
+    "FeedRolloutFrames",
+    "RelabelDictReplayBuffer",
+    "RelabelDictRolloutBuffer",
+    "RelabelNStepReplayBuffer",
+    "RelabelReplayBuffer",
+    "RelabelReplayMixin",
+    "RelabelRolloutBuffer",
+    "RelabelRolloutMixin",
+    "Relabelling",
+    "buffer_arguments",
+]
 
 
-class BatchedRelabel(BaseCallback):
-    """SB3 callback: embed deferred frames in large batches and write rewards into the buffer.
+class Relabelling:
+    """The reward side of relabelling: the reward model, VLM episode returns, counters.
+
+    One per run; it outlives the buffers it is attached to (a resumed off-policy run replaces
+    the replay buffer with the loaded one and attaches again). Never pickled.
 
     Args:
-        reward_model: frames -> rewards.
-        stats: where VLM episode returns and inference time are reported.
-        stop: shared stop flag (SIGINT/SIGTERM); a step that stops training is not stored by
-            SB3, so its frames are not recorded either.
-        max_pending: flush early once this many frames wait.
+        reward_model: frames -> rewards (batched in chunks of its ``batch_size``).
+        stats: where VLM step rewards, episode returns and inference time are reported.
         placeholder_reward: the reward the deferred wrapper returned.
     """
 
     def __init__(
         self,
         reward_model: RewardModel,
-        stats: RunStats,
-        stop: StopFlag,
-        max_pending: int = 4096,
+        stats: RunStats | None = None,
         placeholder_reward: float = 0.0,
     ) -> None:
-        super().__init__()
-        if max_pending < 1:
-            raise ConfigError(f"relabel_max_pending: expected >= 1, got {max_pending}")
         self.reward_model = reward_model
         self.stats = stats
-        self.stop = stop
-        self.max_pending = max_pending
         self.placeholder_reward = placeholder_reward
-        self._frames: list[np.ndarray] = []
-        self._slots: list[tuple[int, int, bool]] = []  # (buffer pos, env, episode done)
-        self._vlm_running: np.ndarray | None = None
-        self.flushes = 0
+        self.buffer: _RelabelMixin | None = None
         self.relabelled = 0
-        self.last_batch: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # for tests
+        self.flushes = 0
+        self._running = np.zeros(0, np.float64)  # VLM return so far of each env's episode
 
-    # -- buffer access -------------------------------------------------------------------
-    @property
-    def buffer(self) -> ReplayBuffer | RolloutBuffer:
-        replay = getattr(self.model, "replay_buffer", None)
-        if replay is not None:
-            return replay
-        return self.model.rollout_buffer
+    def attach(self, model: BaseAlgorithm) -> list[BaseCallback]:
+        """Attach to ``model``'s buffer; returns the callbacks ``learn`` needs (PPO: one).
+
+        Call after building or loading the algorithm, and again after ``load_replay_buffer``.
+        """
+        off_policy = isinstance(model, OffPolicyAlgorithm)
+        buffer = model.replay_buffer if off_policy else model.rollout_buffer  # type: ignore[attr-defined]
+        if not isinstance(buffer, _RelabelMixin):
+            raise CheckpointError(
+                f"the {type(model).__name__} buffer is a {type(buffer).__name__}, which cannot "
+                "relabel deferred frames (a replay buffer saved by a run without reward_mode "
+                "batched?): resume with the run's own reward_mode, or build the algorithm with "
+                "buffer_arguments(...)"
+            )
+        buffer.relabelling = self
+        self.buffer = buffer
+        self._running = np.zeros(buffer.n_envs, np.float64)
+        return [FeedRolloutFrames()] if isinstance(buffer, RolloutBuffer) else []
+
+    def flush(self) -> int:
+        """Relabel every frame the attached buffer holds now; returns how many."""
+        return self.buffer.flush() if self.buffer is not None else 0
+
+    def rewards(self, frames: RolloutFrames, dones: np.ndarray) -> np.ndarray:
+        """``(T, n_envs)`` VLM rewards of ``frames`` in one call (which empties it); records
+        step rewards and the VLM returns of episodes that ``dones (T, n_envs)`` ends."""
+        start = time.perf_counter()
+        rewards = frames.compute(self.reward_model)
+        self.relabelled += rewards.size
+        self.flushes += 1
+        if self.stats is not None:
+            self.stats.inference_seconds += time.perf_counter() - start
+            self.stats.vlm_step_rewards.extend(rewards.ravel().tolist())
+        for step_rewards, step_dones in zip(rewards, dones, strict=True):
+            self._running += step_rewards
+            for env in np.flatnonzero(step_dones):
+                if self.stats is not None:
+                    self.stats.vlm_returns.append(float(self._running[env]))
+                self._running[env] = 0.0
+        return rewards
+
+
+class _RelabelMixin:
+    """Frames of stored transitions waiting for their VLM reward, and the write-back.
+
+    Mixed in front of an SB3 buffer class; ``rewards``, ``n_envs`` and ``buffer_size`` are the
+    buffer's own.
+    """
+
+    rewards: np.ndarray
+    n_envs: int
+    buffer_size: int
+
+    def __init__(self, *args: Any, max_pending: int = 4096, **kwargs: Any) -> None:
+        if max_pending < 1:
+            raise ConfigError(f"relabel_max_pending: expected >= 1, got {max_pending}")
+        self.max_pending = max_pending
+        self.relabelling: Relabelling | None = None
+        super().__init__(*args, **kwargs)
+        self._clear_pending()
+
+    def _clear_pending(self) -> None:
+        self._pending = RolloutFrames(self.n_envs)  # frames of the waiting steps
+        self._pending_rows: list[int] = []  # buffer row each waiting step is stored in
+        self._pending_dones: list[np.ndarray] = []
 
     @property
     def n_pending(self) -> int:
-        return len(self._frames)
+        """Frames waiting for their reward."""
+        return self._pending.n_frames
 
-    def _on_training_start(self) -> None:
-        n_envs = self.training_env.num_envs
-        self._vlm_running = np.zeros(n_envs, np.float64)
-        buffer = self.buffer
-        # pending steps must never wrap around the buffer onto each other
-        self.max_pending = max(1, min(self.max_pending, (buffer.buffer_size - 1) * n_envs))
-        if isinstance(buffer, RolloutBuffer) and not getattr(buffer, "_vlm_relabel_hooked", False):
-            original = buffer.compute_returns_and_advantage
+    def _check_frames(self, infos: Any) -> None:
+        """Refuse a step without frames (or without a reward model) before SB3 stores it."""
+        if self.relabelling is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: no reward model attached; call Relabelling.attach(model)"
+            )
+        if any(frame is None for frame in frames_from_infos(infos, self.n_envs, FRAME_KEY)):
+            raise ConfigError(
+                "reward_mode batched: the env returned no info['vlm_frame']; wrap it with "
+                "VLMReward(mode='deferred')"
+            )
 
-            def compute_after_relabel(*args: Any, **kwargs: Any) -> None:
-                self.flush()
-                original(*args, **kwargs)
-
-            buffer.compute_returns_and_advantage = compute_after_relabel  # type: ignore[method-assign]
-            buffer._vlm_relabel_hooked = True  # type: ignore[attr-defined]
-
-    def _on_step(self) -> bool:
-        if self.stop.requested:
-            return False  # SB3 will not store this step: do not record it
+    def _hold(self, row: int, infos: Any, dones: np.ndarray) -> None:
+        self._pending.add(infos)
+        self._pending_rows.append(row)
+        self._pending_dones.append(np.asarray(dones, bool).reshape(self.n_envs))
         if self.n_pending >= self.max_pending:
-            self.flush()  # every waiting step is already stored (callbacks run before storing)
-        infos = self.locals["infos"]
-        dones = self.locals["dones"]
-        pos = int(self.buffer.pos)
-        for env_idx, frame in enumerate(frames_from_infos(infos, len(dones), FRAME_KEY)):
-            if frame is None:
-                raise ConfigError(
-                    "reward_mode batched: the env returned no info['vlm_frame']; wrap it with "
-                    "VLMReward(mode='deferred')"
-                )
-            self._frames.append(frame)
-            self._slots.append((pos, env_idx, bool(dones[env_idx])))
-        return True
-
-    def _on_rollout_end(self) -> None:
-        learning = getattr(self.model, "learning_starts", None)
-        if learning is None:
-            return  # on-policy: the hook in compute_returns_and_advantage already flushed
-        if self.model.num_timesteps > learning or self.n_pending >= self.max_pending:
             self.flush()
 
-    def _on_training_end(self) -> None:
-        self.flush()
-
-    # -- the relabel -----------------------------------------------------------------------
     def flush(self) -> int:
-        """Embed every waiting frame in one batch and write the rewards back; returns count."""
-        if not self._frames:
+        """Embed every waiting frame in one batch and add ``reward - placeholder`` to its slot."""
+        if not self._pending_rows:
             return 0
-        start = time.perf_counter()
-        rewards = self.reward_model.rewards(np.stack(self._frames))
-        self.stats.inference_seconds += time.perf_counter() - start
-        slots = np.asarray([(p, e) for p, e, _ in self._slots], np.int64)
-        target = self.buffer.rewards
-        target[slots[:, 0], slots[:, 1]] += rewards - self.placeholder_reward
-        self.last_batch = (np.stack(self._frames), slots, rewards)
-        running = self._vlm_running
-        if running is None:
-            running = self._vlm_running = np.zeros(target.shape[1], np.float64)
-        for (_, env_idx, done), reward in zip(self._slots, rewards, strict=True):
-            running[env_idx] += float(reward)
-            self.stats.vlm_step_rewards.append(float(reward))
-            if done:
-                self.stats.vlm_returns.append(float(running[env_idx]))
-                running[env_idx] = 0.0
-        n = len(self._frames)
-        self._frames.clear()
-        self._slots.clear()
-        self.flushes += 1
-        self.relabelled += n
+        assert self.relabelling is not None  # _check_frames refuses frames without it
+        n = self.n_pending
+        rewards = self.relabelling.rewards(self._pending, np.stack(self._pending_dones))
+        delta = rewards - self.relabelling.placeholder_reward
+        self.rewards[np.asarray(self._pending_rows)] += delta.astype(self.rewards.dtype)
+        self._clear_pending()
         return n
+
+    def reset(self) -> None:
+        """Drop waiting frames with the data they belong to (a rollout SB3 discards)."""
+        super().reset()  # type: ignore[misc]
+        self._clear_pending()  # also runs inside RolloutBuffer.__init__, after n_envs is set
+
+    def __getstate__(self) -> dict[str, Any]:
+        self.flush()  # a saved buffer holds real rewards only
+        state = self.__dict__.copy()
+        state["relabelling"] = None  # the reward model is reattached after loading
+        state.pop("_staged", None)
+        return state
+
+
+class RelabelReplayMixin(_RelabelMixin):
+    """Put in front of any SB3 replay buffer class: frames come with ``add``'s infos and
+    ``sample`` relabels first."""
+
+    def add(self, obs: Any, next_obs: Any, action: Any, reward: Any, done: Any,
+            infos: list[dict[str, Any]]) -> None:
+        self._check_frames(infos)
+        if len(self._pending_rows) >= self.buffer_size:
+            self.flush()  # the row at pos still waits for its reward: write it before reuse
+        row = int(self.pos)  # type: ignore[attr-defined]
+        super().add(obs, next_obs, action, reward, done, infos)  # type: ignore[misc]
+        self._hold(row, infos, done)
+
+    def sample(self, *args: Any, **kwargs: Any) -> Any:
+        self.flush()  # off-policy: where the VLM reward enters
+        return super().sample(*args, **kwargs)  # type: ignore[misc]
+
+
+class RelabelRolloutMixin(_RelabelMixin):
+    """Put in front of any SB3 rollout buffer class: frames are staged by
+    :class:`FeedRolloutFrames` before ``add``; advantages are computed after relabelling."""
+
+    _staged: tuple[Any, np.ndarray] | None = None
+
+    def stage(self, infos: Any, dones: np.ndarray) -> None:
+        """Infos (frames) and dones of the step SB3 is about to ``add`` (replaces unused ones)."""
+        self._check_frames(infos)
+        self._staged = (infos, np.asarray(dones))
+
+    def add(self, *args: Any, **kwargs: Any) -> None:
+        if self._staged is None:
+            raise RuntimeError(
+                f"{type(self).__name__}.add: no frames staged for this step; pass the "
+                "callbacks returned by Relabelling.attach(model) to learn()"
+            )
+        (infos, dones), self._staged = self._staged, None
+        row = int(self.pos)  # type: ignore[attr-defined]
+        super().add(*args, **kwargs)  # type: ignore[misc]
+        self._hold(row, infos, dones)
+
+    def compute_returns_and_advantage(self, *args: Any, **kwargs: Any) -> None:
+        self.flush()  # on-policy: where the VLM reward enters
+        super().compute_returns_and_advantage(*args, **kwargs)  # type: ignore[misc]
+
+
+class RelabelReplayBuffer(RelabelReplayMixin, ReplayBuffer):
+    """SB3 ``ReplayBuffer`` whose deferred rewards are relabelled before ``sample``."""
+
+
+class RelabelDictReplayBuffer(RelabelReplayMixin, DictReplayBuffer):
+    """SB3 ``DictReplayBuffer`` (dict observations) relabelled before ``sample``."""
+
+
+class RelabelNStepReplayBuffer(RelabelReplayMixin, NStepReplayBuffer):
+    """SB3 ``NStepReplayBuffer`` (``n_steps > 1``) relabelled before ``sample``."""
+
+
+class RelabelRolloutBuffer(RelabelRolloutMixin, RolloutBuffer):
+    """SB3 ``RolloutBuffer`` relabelled before ``compute_returns_and_advantage``."""
+
+
+class RelabelDictRolloutBuffer(RelabelRolloutMixin, DictRolloutBuffer):
+    """SB3 ``DictRolloutBuffer`` (dict observations) relabelled before advantages."""
+
+
+class FeedRolloutFrames(BaseCallback):
+    """Hands each step's frames to the rollout buffer, which SB3 ``add``s right after callbacks.
+
+    Delivery only: the buffer binds the frames to its slot and writes the rewards back.
+    """
+
+    def _on_step(self) -> bool:
+        buffer = self.model.rollout_buffer
+        assert isinstance(buffer, RelabelRolloutMixin)  # Relabelling.attach returns this only then
+        buffer.stage(self.locals["infos"], self.locals["dones"])
+        return True
+
+
+def buffer_arguments(
+    algo_cls: type[BaseAlgorithm],
+    observation_space: spaces.Space,
+    hyperparameters: dict[str, Any],
+    max_pending: int,
+) -> dict[str, Any]:
+    """The ``*_buffer_class`` / ``*_buffer_kwargs`` constructor arguments for batched rewards.
+
+    Keeps the user's ``*_buffer_kwargs``; the same arguments are passed when loading, so a
+    checkpoint always comes back with a relabelling buffer.
+    """
+    is_dict = isinstance(observation_space, spaces.Dict)
+    off_policy = issubclass(algo_cls, OffPolicyAlgorithm)
+    prefix = "replay" if off_policy else "rollout"
+    if f"{prefix}_buffer_class" in hyperparameters:
+        raise ConfigError(
+            f"algorithm.hyperparameters.{prefix}_buffer_class cannot be combined with "
+            "reward_mode batched (it needs its own buffer); use reward_mode per_step"
+        )
+    kwargs = {**hyperparameters.get(f"{prefix}_buffer_kwargs", {}), "max_pending": max_pending}
+    cls: type
+    if not off_policy:
+        cls = RelabelDictRolloutBuffer if is_dict else RelabelRolloutBuffer
+    elif is_dict:
+        cls = RelabelDictReplayBuffer
+    elif hyperparameters.get("n_steps", 1) > 1:  # SB3 ignores n_steps with a custom class
+        cls = RelabelNStepReplayBuffer
+        gamma = inspect.signature(algo_cls).parameters["gamma"].default
+        kwargs |= {"n_steps": hyperparameters["n_steps"],
+                   "gamma": hyperparameters.get("gamma", gamma)}
+    else:
+        cls = RelabelReplayBuffer
+    return {f"{prefix}_buffer_class": cls, f"{prefix}_buffer_kwargs": kwargs}

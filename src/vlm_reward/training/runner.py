@@ -126,7 +126,7 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     )
     from vlm_reward.training.checkpoints import latest_checkpoint, save_checkpoint
     from vlm_reward.training.env_factory import make_eval_env, make_vec_env
-    from vlm_reward.training.relabel import BatchedRelabel
+    from vlm_reward.training.relabel import Relabelling, buffer_arguments
     from vlm_reward.training.stats import RunStats, StopFlag, stop_on_signals
 
     if cfg.torch_threads is not None:
@@ -143,9 +143,14 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     eval_env = make_eval_env(cfg, reward_model)
     wandb_run = _init_wandb(cfg, run_dir, resume_run)
     try:
+        hp = _hyperparameters(cfg)
+        batched = reward_model is not None and cfg.reward_mode == "batched"
+        # batched VLM rewards: buffers that relabel themselves before sample()/advantages
+        buffers = (buffer_arguments(algo_cls, env.observation_space, hp, cfg.relabel_max_pending)
+                   if batched else {})
         if latest is not None:
             try:
-                model = algo_cls.load(latest["model"], env=env, device=cfg.device)
+                model = algo_cls.load(latest["model"], env=env, device=cfg.device, **buffers)
             except (ValueError, KeyError, OSError) as exc:
                 raise CheckpointError(f"{latest['model']}: cannot load checkpoint: {exc}") from exc
             if latest["replay_buffer"] is not None and hasattr(model, "load_replay_buffer"):
@@ -153,15 +158,14 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
         else:
             model = algo_cls(
                 cfg.algorithm.policy, env, seed=cfg.seed, device=cfg.device, verbose=0,
-                **_hyperparameters(cfg),
+                **{**hp, **buffers},
             )
         model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
 
         stats = RunStats()
         stop = StopFlag()
-        relabel = None
-        if reward_model is not None and cfg.reward_mode == "batched":
-            relabel = BatchedRelabel(reward_model, stats, stop, cfg.relabel_max_pending)
+        relabel = Relabelling(reward_model, stats) if batched else None  # type: ignore[arg-type]
+        relabel_callbacks = relabel.attach(model) if relabel is not None else []
         metrics = Metrics(stats)
         seed_eval = cfg.seed + 10_000
         evaluator = EvalEvery(
@@ -172,9 +176,7 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
             run_dir, cfg.logging.checkpoint_every, cfg.logging.save_replay_buffer,
             before_save=relabel.flush if relabel is not None else None,
         )
-        callbacks: list[Any] = [StopOnFlag(stop)]
-        if relabel is not None:
-            callbacks.append(relabel)
+        callbacks: list[Any] = [StopOnFlag(stop), *relabel_callbacks]
         callbacks += [metrics, checkpoints, evaluator]
         if cfg.logging.progress_bar:
             callbacks.append(ProgressBar(cfg.total_steps))
