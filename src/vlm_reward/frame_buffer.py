@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vlm_reward.errors import FrameError
+from vlm_reward.reward.model import Steps
 
 if TYPE_CHECKING:
     from vlm_reward.reward import RewardModel
@@ -122,13 +123,37 @@ class RolloutFrames:
                 self._slots.append((self._steps, env_idx))
         self._steps += 1
 
-    def compute(self, reward_model: RewardModel, fill_value: float = 0.0) -> np.ndarray:
-        """Embed all frames in one call and return rewards ``(T, n_envs)``; then clear."""
+    def compute(
+        self, reward_model: RewardModel, fill_value: float = 0.0, steps: Steps | None = None
+    ) -> np.ndarray:
+        """Embed all frames in one call and return rewards ``(T, n_envs)``; then clear.
+
+        Args:
+            reward_model: frames -> rewards.
+            fill_value: reward where an env returned no frame.
+            steps: episode flags as ``(T, n_envs)`` arrays (``streams`` is ignored: each env
+                is its own stream). Required when ``reward_model.needs_steps`` (temporal
+                families, shaping, the env's reward in the mix).
+        """
         out = np.full((self._steps, self.n_envs), fill_value, np.float32)
         if self._frames:
-            rewards = reward_model.rewards(np.stack(self._frames))
-            steps, envs = zip(*self._slots, strict=True)
-            out[list(steps), list(envs)] = rewards
+            step_idx, env_idx = (list(a) for a in zip(*self._slots, strict=True))
+            frames = np.stack(self._frames)
+            if reward_model.needs_steps:
+                if steps is None:
+                    raise FrameError(
+                        "RolloutFrames.compute: this reward needs episode flags (steps=...)"
+                    )
+
+                def pick(a: np.ndarray | None) -> np.ndarray | None:
+                    return None if a is None else np.asarray(a)[step_idx, env_idx]
+
+                flags = Steps(np.asarray(env_idx), pick(steps.starts), pick(steps.ends),
+                              pick(steps.terminals), pick(steps.env_rewards))
+                rewards = reward_model.step_rewards(frames, flags)
+            else:
+                rewards = reward_model.rewards(frames)
+            out[step_idx, env_idx] = rewards
         self.clear()
         return out
 

@@ -123,8 +123,8 @@ def run_demo(
     Everything lands in ``out`` (a new run folder); ``out/results.json`` gains a ``demo``
     section with both success rates.
     """
-    from vlm_reward.models import load_model
     from vlm_reward.demo.heldout import cartpole_angle_sweep
+    from vlm_reward.models import load_model
     from vlm_reward.training import train
 
     check_demo_args(out, steps, eval_episodes)

@@ -109,8 +109,8 @@ def retrieval_accuracy(embedder: Any, n_per_scene: int = 300, k: int = 10) -> di
 
 def evaluate_demo_model(spec: str = "demo", out_dir: Path | None = None) -> dict[str, Any]:
     """Run every held-out check, write plots (and results JSON) to ``out_dir`` if given."""
-    from vlm_reward.models import load_model
     from vlm_reward.demo.captions import HELDOUT_PROMPTS
+    from vlm_reward.models import load_model
 
     emb = load_model(spec, device="cpu", precision="fp32")
     res: dict[str, Any] = retrieval_accuracy(emb)

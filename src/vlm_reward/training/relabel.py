@@ -56,6 +56,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from vlm_reward.errors import CheckpointError, ConfigError
 from vlm_reward.frame_buffer import FRAME_KEY, RolloutFrames, frames_from_infos
+from vlm_reward.reward.model import Steps
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -118,6 +119,7 @@ class Relabelling:
                 "buffer_arguments(...)"
             )
         buffer.relabelling = self
+        buffer._next_start = np.ones(buffer.n_envs, bool)  # learn() resets the envs first
         self.buffer = buffer
         self._running = np.zeros(buffer.n_envs, np.float64)
         return [FeedRolloutFrames()] if isinstance(buffer, RolloutBuffer) else []
@@ -126,11 +128,12 @@ class Relabelling:
         """Relabel every frame the attached buffer holds now; returns how many."""
         return self.buffer.flush() if self.buffer is not None else 0
 
-    def rewards(self, frames: RolloutFrames, dones: np.ndarray) -> np.ndarray:
+    def rewards(self, frames: RolloutFrames, flags: Steps) -> np.ndarray:
         """``(T, n_envs)`` VLM rewards of ``frames`` in one call (which empties it); records
-        step rewards and the VLM returns of episodes that ``dones (T, n_envs)`` ends."""
+        step rewards and the VLM returns of episodes that ``flags.ends (T, n_envs)`` ends."""
         start = time.perf_counter()
-        rewards = frames.compute(self.reward_model)
+        rewards = frames.compute(self.reward_model, steps=flags)
+        dones = flags.ends
         self.relabelled += rewards.size
         self.flushes += 1
         if self.stats is not None:
@@ -167,7 +170,9 @@ class _RelabelMixin:
     def _clear_pending(self) -> None:
         self._pending = RolloutFrames(self.n_envs)  # frames of the waiting steps
         self._pending_rows: list[int] = []  # buffer row each waiting step is stored in
-        self._pending_dones: list[np.ndarray] = []
+        self._pending_flags: list[tuple[np.ndarray, ...]] = []  # (start, done, terminal, r_env)
+        if not hasattr(self, "_next_start"):
+            self._next_start = np.ones(self.n_envs, bool)  # the next step begins an episode
 
     @property
     def n_pending(self) -> int:
@@ -187,9 +192,13 @@ class _RelabelMixin:
             )
 
     def _hold(self, row: int, infos: Any, dones: np.ndarray) -> None:
+        done = np.asarray(dones, bool).reshape(self.n_envs)
+        truncated = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos])
+        env_reward = np.array([float(i.get("env_reward", 0.0)) for i in infos])
         self._pending.add(infos)
         self._pending_rows.append(row)
-        self._pending_dones.append(np.asarray(dones, bool).reshape(self.n_envs))
+        self._pending_flags.append((self._next_start.copy(), done, done & ~truncated, env_reward))
+        self._next_start = done.copy()  # SB3 VecEnvs reset a finished env within the step
         if self.n_pending >= self.max_pending:
             self.flush()
 
@@ -199,7 +208,10 @@ class _RelabelMixin:
             return 0
         assert self.relabelling is not None  # _check_frames refuses frames without it
         n = self.n_pending
-        rewards = self.relabelling.rewards(self._pending, np.stack(self._pending_dones))
+        starts, ends, terminals, env_rewards = (np.stack(a) for a in zip(*self._pending_flags,
+                                                                       strict=True))
+        flags = Steps(np.zeros(0, int), starts, ends, terminals, env_rewards)
+        rewards = self.relabelling.rewards(self._pending, flags)
         delta = rewards - self.relabelling.placeholder_reward
         self.rewards[np.asarray(self._pending_rows)] += delta.astype(self.rewards.dtype)
         self._clear_pending()
