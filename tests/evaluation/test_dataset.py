@@ -8,13 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm_reward.evaluation.dataset import (
-    DatasetWriter,
-    import_labels,
-    load_dataset,
-    read_labels_csv,
-)
+from vlm_reward.evaluation.dataset import DatasetWriter, import_labels, load_dataset
 from vlm_reward.evaluation.errors import DatasetError
+from vlm_reward.evaluation.labels import read_labels_csv
 
 
 def _write(path: Path, n: int = 5, **kwargs) -> Path:
@@ -151,7 +147,7 @@ def test_labels_header_is_checked(tmp_path: Path) -> None:
 def test_labels_from_the_labelling_app(tmp_path: Path) -> None:
     """The labelling app's SQLite store and its CSV export both feed the human reference."""
     from vlm_reward.evaluation.scoring import resolve_reference
-    from vlm_reward.labelling.store import LabelStore
+    from vlm_reward.evaluation.labels import LabelStore
 
     ds = load_dataset(_write(tmp_path / "ds"))
     assert not ds.has_human_labels()

@@ -13,7 +13,7 @@ from labelling_data import TASK, write_dataset, write_run
 from PIL import Image
 
 from vlm_reward.labelling.app import create_app, safe_data_path
-from vlm_reward.labelling.store import LabelStore
+from vlm_reward.evaluation.labels import LabelStore
 
 BASE = "http://127.0.0.1"
 

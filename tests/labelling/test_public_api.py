@@ -6,7 +6,7 @@ import pytest
 
 MODULES = ["vlm_reward.labelling", "vlm_reward.labelling.agreement", "vlm_reward.labelling.app",
            "vlm_reward.labelling.items", "vlm_reward.labelling.server",
-           "vlm_reward.labelling.store", "vlm_reward.labelling.summary"]
+           "vlm_reward.labelling.summary"]
 
 
 @pytest.mark.parametrize("name", MODULES)
