@@ -69,7 +69,6 @@ def test_a_changed_answer_in_a_csv_counts_once(tmp_path):
                         "0,ann,success,2024-01-03T00:00:00+00:00\n"   # ann changed her mind
                         "1,ann,success,2024-01-05T00:00:00+00:00\n"
                         "1,ann,failure,2024-01-04T00:00:00+00:00\n")  # older row, later line
-    unit, labels = read_labels(csv_path)
-    assert labels == {0: {"ann": S, "bob": S}, 1: {"ann": S}}
+    assert read_labels(csv_path) == ("csv", {0: {"ann": S, "bob": S}, 1: {"ann": S}})
     result = human_success_rate(csv_path)
     assert result["verdicts"] == {0: S, 1: S} and result["n_success"] == 2

@@ -1,6 +1,7 @@
 """Datasets of states on disk: frames, a per-frame table, metadata and (imported) human labels.
 
-The format is a contract shared with the labelling app (see ``/docs/evaluation.md``)::
+The format is a contract shared with the web app of ``vlm-reward label`` (see
+``/docs/evaluation.md``)::
 
     DATASET/
       dataset.json       {"format": "vlm-reward-dataset", "version": 1, "env_id", "task",
@@ -8,7 +9,7 @@ The format is a contract shared with the labelling app (see ``/docs/evaluation.m
       frames.npy         uint8 (N, H, W, 3), read memory-mapped
       table.csv          index, episode, step, env_reward, success (1/0/empty), state_<name>...
       human_labels.csv   imported human labels: index, rater, label, timestamp
-      labels.sqlite      written by the labelling app (see :mod:`vlm_reward.evaluation.labels`)
+      labels.sqlite      written by ``vlm-reward label`` (see :mod:`vlm_reward.evaluation.labels`)
       cache/             embedding cache (see :mod:`vlm_reward.evaluation.cache`)
 
 A dataset is written into a temporary folder next to its destination and renamed into place
@@ -318,14 +319,14 @@ class StateDataset:
         return rows
 
     def has_human_labels(self) -> bool:
-        """True if labels were imported (CSV) or the labelling app stored frame labels here."""
+        """True if labels were imported (CSV) or ``vlm-reward label`` stored frame labels here."""
         return self.labels_path.is_file() or bool(self._sqlite_rows())
 
     def human_labels(self) -> HumanLabels:
         """Human labels aggregated per frame (see :class:`HumanLabels`).
 
         Imported labels (``human_labels.csv``) win; without them, the frame labels the
-        labelling app stored in ``labels.sqlite`` next to the data are read directly.
+        ``vlm-reward label`` app stored in ``labels.sqlite`` next to the data are read directly.
         Episode (clip) labels judge whole episodes, not states, and are not used.
         """
         if self.labels_path.is_file():

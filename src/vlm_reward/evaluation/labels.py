@@ -3,9 +3,9 @@
 A label is one rater's answer for one item: ``success``, ``failure`` or ``unsure``. Answers
 live in two forms, both read here and nowhere else:
 
-* ``labels.sqlite`` next to the data, written by the labelling app (:class:`LabelStore`);
+* ``labels.sqlite`` next to the data, written by ``vlm-reward label`` (:class:`LabelStore`);
 * a CSV with the header ``index,rater,label,timestamp`` (:func:`read_labels_csv`), the
-  labelling app's export and what ``vlm-reward eval import-labels`` stores.
+  export of ``vlm-reward label`` and what ``vlm-reward eval import-labels`` stores.
 
 **One answer per rater and item.** A rater who changes an answer replaces it: the store keeps
 one row per (unit, item, rater) and the CSV reader keeps only the latest row of each
@@ -145,6 +145,8 @@ def _when(timestamp: str) -> datetime | None:
     text = timestamp.strip()
     if not text:
         return None
+    if text[-1] in "Zz":  # Python 3.10's fromisoformat does not read the UTC designator
+        text = text[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
