@@ -206,7 +206,8 @@ def info(dataset: Path = typer.Argument(..., help="Dataset folder."),
 def import_labels_cmd(
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     labels: Path = typer.Argument(..., help="CSV with header index,rater,label,timestamp."),
-    append: bool = typer.Option(False, help="Add to previously imported labels."),
+    append: bool = typer.Option(False, help="Merge with previously imported labels (a "
+                                "rater's latest answer per frame is kept)."),
     as_json: bool = _JSON,
 ) -> None:
     """Import human labels (export of the labelling app) into a dataset."""
@@ -220,7 +221,8 @@ def import_labels_cmd(
     if as_json:
         _print_json(data)
     else:
-        console.print(f"imported {agg.n_raw} label rows from {len(agg.raters)} rater(s): "
+        console.print(f"imported {agg.n_raw} answer(s), the latest per rater and frame, from "
+                      f"{len(agg.raters)} rater(s): "
                       f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
                       f"-> {ds.labels_path}", highlight=False, soft_wrap=True)
 
