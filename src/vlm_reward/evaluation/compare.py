@@ -117,7 +117,7 @@ def compare_models(
     if len(set(specs)) != len(specs):
         raise ConfigError("model: each --model may appear once")
     if load is None:
-        from vlm_reward import load_model
+        from vlm_reward.models import load_model
 
         load = load_model
     rows = []

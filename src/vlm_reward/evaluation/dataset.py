@@ -62,6 +62,19 @@ HUMAN_LABELS_FILE = "human_labels.csv"
 _BASE_COLUMNS = ("index", "episode", "step", "env_reward", "success")
 
 
+def _package_version() -> str:
+    """The installed vlm-reward version, read from package metadata.
+
+    Read this way rather than from the top-level package, which sits above this layer.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vlm-reward")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _fmt_float(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -213,8 +226,6 @@ class DatasetWriter:
                 writer = csv.DictWriter(fh, fieldnames=columns)
                 writer.writeheader()
                 writer.writerows(self._rows)
-            from vlm_reward import __version__
-
             meta = {
                 "format": DATASET_FORMAT,
                 "version": DATASET_VERSION,
@@ -223,7 +234,7 @@ class DatasetWriter:
                 "n_frames": n,
                 "frame_shape": list(self._shape),
                 "policy": self.policy,
-                "created_by": f"vlm-reward {__version__}",
+                "created_by": f"vlm-reward {_package_version()}",
                 **self.extra_meta,
             }
             (self._tmp / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n")
