@@ -338,15 +338,16 @@ class LabelStore:
             )
             return cur.rowcount > 0
 
+    def _select(self, columns: str, unit: str | None, tail: str) -> list[tuple]:
+        """``SELECT columns FROM labels [WHERE unit = ?] tail``, all rows."""
+        where, params = (" WHERE unit = ?", (unit,)) if unit is not None else ("", ())
+        with self._connect() as conn:
+            return conn.execute(f"SELECT {columns} FROM labels{where} {tail}", params).fetchall()
+
     def rows(self, unit: str | None = None) -> list[LabelRow]:
         """Current answers, ordered by unit, item and rater."""
-        query = "SELECT unit, item, item_key, rater, label, timestamp FROM labels"
-        params: tuple[str, ...] = ()
-        if unit is not None:
-            query += " WHERE unit = ?"
-            params = (unit,)
-        with self._connect() as conn:
-            fetched = conn.execute(query + " ORDER BY unit, item, rater", params).fetchall()
+        fetched = self._select("unit, item, item_key, rater, label, timestamp", unit,
+                               "ORDER BY unit, item, rater")
         return [LabelRow(u, int(i), k, r, lab, t) for u, i, k, r, lab, t in fetched]
 
     def history(self) -> list[LabelRow]:
@@ -367,13 +368,7 @@ class LabelStore:
 
     def raters(self, unit: str | None = None) -> dict[str, int]:
         """``{rater: number of labelled items}``, by name."""
-        query = "SELECT rater, COUNT(*) FROM labels"
-        params: tuple[str, ...] = ()
-        if unit is not None:
-            query += " WHERE unit = ?"
-            params = (unit,)
-        with self._connect() as conn:
-            fetched = conn.execute(query + " GROUP BY rater ORDER BY rater", params).fetchall()
+        fetched = self._select("rater, COUNT(*)", unit, "GROUP BY rater ORDER BY rater")
         return {r: int(n) for r, n in fetched}
 
     def units(self) -> list[str]:
