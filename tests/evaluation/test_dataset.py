@@ -8,13 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vlm_reward.evaluation.dataset import (
-    DatasetWriter,
-    import_labels,
-    load_dataset,
-    read_labels_csv,
-)
+from vlm_reward.evaluation.dataset import DatasetWriter, import_labels, load_dataset
 from vlm_reward.evaluation.errors import DatasetError
+from vlm_reward.evaluation.labels import read_labels_csv
 
 
 def _write(path: Path, n: int = 5, **kwargs) -> Path:
@@ -150,8 +146,8 @@ def test_labels_header_is_checked(tmp_path: Path) -> None:
 
 def test_labels_from_the_labelling_app(tmp_path: Path) -> None:
     """The labelling app's SQLite store and its CSV export both feed the human reference."""
+    from vlm_reward.evaluation.labels import LabelStore
     from vlm_reward.evaluation.scoring import resolve_reference
-    from vlm_reward.labelling.store import LabelStore
 
     ds = load_dataset(_write(tmp_path / "ds"))
     assert not ds.has_human_labels()
@@ -169,3 +165,31 @@ def test_labels_from_the_labelling_app(tmp_path: Path) -> None:
     np.testing.assert_array_equal(agg.index, [1, 3])
     store.set_label("frame", 2, "2", "bob", "success")  # imported CSV now takes precedence
     np.testing.assert_array_equal(resolve_reference(ds, "human").index, [1, 3])
+
+
+def test_a_changed_answer_replaces_the_earlier_one_on_append(tmp_path: Path) -> None:
+    """One vote per rater and frame: the latest answer, whichever file it came from."""
+    ds = load_dataset(_write(tmp_path / "ds"))
+    first = _labels(tmp_path / "a.csv", ["0,ann,success,2024-01-01T00:00:00Z",
+                                         "1,bob,failure,2024-01-01T00:00:00Z"])
+    agg = import_labels(ds, first)
+    np.testing.assert_array_equal(agg.label, [1, 0])
+    changed = _labels(tmp_path / "b.csv", ["0,ann,failure,2024-01-02T00:00:00Z",
+                                           "1,bob,success,2023-12-31T00:00:00Z"])  # older
+    agg = import_labels(ds, changed, append=True)
+    np.testing.assert_array_equal(agg.index, [0, 1])
+    np.testing.assert_array_equal(agg.label, [0, 0])  # ann's new answer; bob's older one lost
+    np.testing.assert_array_equal(agg.n_votes, [1, 1])
+    assert agg.n_raw == 2
+    stored = ds.labels_path.read_text().splitlines()
+    assert stored == ["index,rater,label,timestamp", "0,ann,failure,2024-01-02T00:00:00Z",
+                      "1,bob,failure,2024-01-01T00:00:00Z"]
+
+
+def test_unsure_votes_abstain_in_the_human_reference(tmp_path: Path) -> None:
+    ds = load_dataset(_write(tmp_path / "ds"))
+    csv = _labels(tmp_path / "l.csv", ["0,ann,unsure,t", "0,bob,unsure,t", "0,cat,success,t"])
+    agg = import_labels(ds, csv)
+    np.testing.assert_array_equal(agg.index, [0])
+    np.testing.assert_array_equal(agg.label, [1])
+    np.testing.assert_array_equal(agg.n_votes, [1])

@@ -118,3 +118,71 @@ def test_compute_metrics_adds_auc_only_for_binary_references() -> None:
     assert cont["epic"].value == pytest.approx(math.sqrt(0.1))
     assert cont["epic"].low <= cont["epic"].high
     assert cont["epic"].to_dict()["value"] == pytest.approx(math.sqrt(0.1))
+
+
+def test_negative_n_boot_is_a_config_error_and_zero_means_no_interval() -> None:
+    from vlm_reward.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"n-boot.*0 \(no confidence intervals\)"):
+        compute_metrics(X, Y, n_boot=-1)
+    with pytest.raises(ConfigError, match="n-boot"):
+        bootstrap_ci("pearson", X, Y, n_boot=-5)
+    none = compute_metrics(X, Y, n_boot=0)
+    assert all(math.isnan(v.low) and math.isnan(v.high) for v in none.values())
+    assert none["pearson"].to_dict() == {"value": pytest.approx(0.8), "low": None, "high": None}
+
+
+def test_metrics_match_sklearn_and_a_plain_resampling_loop() -> None:
+    """Values from the libraries; the paired interval equals a hand-written resampling loop
+    drawing the same indices."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(5)
+    labels = (rng.random(80) > 0.6).astype(float)
+    scores = labels + rng.normal(size=80)
+    assert roc_auc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
+    low, high = bootstrap_ci("pearson", scores, labels, n_boot=200, seed=11, chunk=200)
+    idx = np.random.default_rng(11).integers(0, 80, size=(200, 80))
+    loop = [stats.pearsonr(scores[i], labels[i])[0] for i in idx]
+    assert (low, high) == pytest.approx(tuple(np.percentile(loop, [2.5, 97.5])))
+
+
+def test_roc_auc_interval_resamples_each_class_and_brackets_the_value() -> None:
+    rng = np.random.default_rng(2)
+    labels = np.r_[np.ones(30), np.zeros(70)]
+    scores = labels * 0.8 + rng.normal(size=100)
+    auc = roc_auc(scores, labels)
+    low, high = bootstrap_ci("roc_auc", scores, labels, n_boot=300, seed=0)
+    assert 0.0 <= low < auc < high <= 1.0
+    assert (low, high) == bootstrap_ci("roc_auc", scores, labels, n_boot=300, seed=0)
+    # one positive state: a stratified resample cannot vary it, so there is no interval
+    assert all(math.isnan(v) for v in bootstrap_ci("roc_auc", [0.1, 0.2, 0.9], [0, 0, 1]))
+
+
+def test_eval_metrics_refuses_a_negative_n_boot_in_one_line(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from vlm_reward.evaluation.dataset import DatasetWriter
+
+    with DatasetWriter(tmp_path / "ds", env_id="Test-v0", state_names=("a",)) as writer:
+        for i in range(4):
+            writer.add(np.zeros((4, 4, 3), np.uint8), episode=0, step=i, state=[i],
+                       env_reward=float(i), success=bool(i % 2))
+    rewards = tmp_path / "r.npy"
+    np.save(rewards, np.arange(4.0))
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "vlm_reward", "eval", "metrics",
+                           str(tmp_path / "ds"), "--rewards", str(rewards), "--n-boot", "-1"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--n-boot" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    proc = subprocess.run([sys.executable, "-m", "vlm_reward", "eval", "metrics",
+                           str(tmp_path / "ds"), "--rewards", str(rewards), "--n-boot", "0"],
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "n/a" in proc.stdout and "nan" not in proc.stdout

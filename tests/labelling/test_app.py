@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -12,8 +13,8 @@ from fastapi.testclient import TestClient
 from labelling_data import TASK, write_dataset, write_run
 from PIL import Image
 
-from vlm_reward.labelling.app import create_app, safe_data_path
-from vlm_reward.labelling.store import LabelStore
+from vlm_reward.evaluation.labels import LabelStore
+from vlm_reward.labelling.app import MAX_BODY_BYTES, create_app, safe_data_path
 
 BASE = "http://127.0.0.1"
 
@@ -131,6 +132,61 @@ def test_non_json_posts_and_bad_rater_queries_are_refused(dataset):
     assert response.status_code == 422
     assert client.get("/api/labels", params={"rater": "../x"}).status_code == 422
     assert client.get("/api/raters").json()["raters"] == {}
+
+
+def _oversized_label(size: int) -> bytes:
+    """A well-formed answer padded with whitespace to ``size`` bytes (valid JSON)."""
+    body = b'{"rater": "ann", "index": 0, "label": "success"}'
+    return body + b" " * (size - len(body))
+
+
+def test_a_declared_oversized_body_is_413_before_any_byte_is_read(dataset):
+    """The Content-Length alone decides: the app never asks the server for the body."""
+    app = create_app(dataset)
+    sent: list[dict] = []
+    reads = 0
+
+    async def receive() -> dict:
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/labels", "raw_path": b"/api/labels",
+        "query_string": b"", "root_path": "", "server": ("127.0.0.1", 8765),
+        "client": ("127.0.0.1", 50000),
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                    (b"content-length", str(MAX_BODY_BYTES + 1).encode())],
+    }
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 413
+    assert reads == 0
+    assert not (dataset / "labels.sqlite").exists() or (
+        LabelStore(dataset / "labels.sqlite").rows() == [])
+
+
+def test_a_streamed_oversized_body_is_cut_off_with_413(dataset):
+    """Without a Content-Length (chunked upload) the bytes are counted as they arrive."""
+    client = client_for(dataset)
+
+    def chunks():
+        for _ in range(8):
+            yield b" " * (MAX_BODY_BYTES // 4)
+
+    response = client.post("/api/labels", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert client.post("/api/labels", content=_oversized_label(MAX_BODY_BYTES + 1),
+                       headers={"content-type": "application/json"}).status_code == 413
+    assert client.get("/api/raters").json()["raters"] == {}
+    # a body at the limit is still answered
+    ok = client.post("/api/labels", content=_oversized_label(MAX_BODY_BYTES),
+                     headers={"content-type": "application/json"})
+    assert ok.status_code == 200, ok.text
 
 
 def test_requests_for_other_host_names_are_refused(dataset):

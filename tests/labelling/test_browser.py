@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from labelling_data import TASK, write_dataset, write_run
 
-from vlm_reward.labelling.store import LabelStore
+from vlm_reward.evaluation.labels import LabelStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

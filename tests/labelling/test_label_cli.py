@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from labelling_data import write_dataset
 
-from vlm_reward.labelling.store import LabelStore
+from vlm_reward.evaluation.labels import LabelStore
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -87,12 +87,15 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, case):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_busy_port_is_reported_before_starting(dataset):
+def test_busy_port_is_reported_before_starting_and_leaves_no_file(dataset):
+    before = sorted(p.name for p in dataset.iterdir())
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         result = cli(str(dataset), "--port", str(busy.getsockname()[1]), "--no-browser")
     assert result.returncode == 2 and "pick another --port" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert sorted(p.name for p in dataset.iterdir()) == before  # no labels.sqlite (or -wal)
 
 
 def test_server_starts_on_loopback_and_answers(dataset):
@@ -123,10 +126,31 @@ def test_server_starts_on_loopback_and_answers(dataset):
     assert f"http://127.0.0.1:{port}/" in out
 
 
-def test_export_of_an_empty_unit_points_at_the_labelled_one(dataset, tmp_path):
+def test_export_with_no_labels_of_the_unit_fails_and_writes_nothing(dataset, tmp_path):
     LabelStore(dataset / "labels.sqlite").set_label("episode", 1, "1", "ann", "success")
-    result = cli(str(dataset), "--export", str(tmp_path / "frames.csv"))
-    assert result.returncode == 0, result.stderr
-    assert "wrote 0 frame label(s)" in result.stdout and "add --clips" in result.stdout
+    out = tmp_path / "frames.csv"
+    result = cli(str(dataset), "--export", str(out))
+    assert result.returncode == 2
+    assert "no frame labels" in result.stderr and "add --clips" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not out.exists() and [p.name for p in tmp_path.iterdir()] == ["ds"]
     result = cli(str(dataset), "--clips", "--export", str(tmp_path / "episodes.csv"))
+    assert result.returncode == 0, result.stderr
     assert (tmp_path / "episodes.csv").read_text().splitlines()[1].startswith("1,ann,success,")
+
+
+@pytest.mark.parametrize("case", ["folder", "under-a-file"])
+def test_export_to_a_folder_or_under_a_file_is_one_line_exit_2(labelled, tmp_path, case):
+    blocker = tmp_path / "blocker"
+    if case == "folder":
+        blocker.mkdir()
+        dest = blocker
+    else:
+        blocker.write_text("a file")
+        dest = blocker / "labels.csv"
+    result = cli(str(labelled), "--export", str(dest))
+    assert result.returncode == 2, result.stderr
+    expected = "is a folder" if case == "folder" else "which is a file"
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (list(blocker.iterdir()) == []) if case == "folder" else blocker.read_text() == "a file"

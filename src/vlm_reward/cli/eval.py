@@ -39,8 +39,18 @@ _BASELINE = typer.Option(None, "--baseline", "-b",
 _REFERENCE = typer.Option("auto", "--reference", "-r",
                           help="What to compare against: auto, env_reward, success, human, "
                                "state:NAME.")
-_NBOOT = typer.Option(1000, "--n-boot", help="Bootstrap resamples for confidence intervals "
-                      "(0 = none).")
+
+
+def _check_n_boot(value: int) -> int:
+    """Refuse a negative --n-boot while parsing, before any model is loaded."""
+    from vlm_reward.evaluation.metrics import check_n_boot
+
+    return check_n_boot(value)
+
+
+_NBOOT = typer.Option(1000, "--n-boot", callback=_check_n_boot,
+                      help="Bootstrap resamples for the 95% confidence intervals; 0 = no "
+                           "intervals (shown as n/a).")
 _SEED = typer.Option(0, "--seed", help="Seed (bootstrap resampling, env resets).")
 _BATCH = typer.Option(64, "--batch-size", help="Frames per model forward pass.")
 _JSON = typer.Option(False, "--json", help="Print results as JSON on stdout.")
@@ -195,7 +205,8 @@ def info(dataset: Path = typer.Argument(..., help="Dataset folder."),
 def import_labels_cmd(
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     labels: Path = typer.Argument(..., help="CSV with header index,rater,label,timestamp."),
-    append: bool = typer.Option(False, help="Add to previously imported labels."),
+    append: bool = typer.Option(False, help="Merge with previously imported labels (a "
+                                "rater's latest answer per frame is kept)."),
     as_json: bool = _JSON,
 ) -> None:
     """Import human labels (export of the labelling app) into a dataset."""
@@ -209,7 +220,8 @@ def import_labels_cmd(
     if as_json:
         _print_json(data)
     else:
-        console.print(f"imported {agg.n_raw} label rows from {len(agg.raters)} rater(s): "
+        console.print(f"imported {agg.n_raw} answer(s), the latest per rater and frame, from "
+                      f"{len(agg.raters)} rater(s): "
                       f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
                       f"-> {ds.labels_path}", highlight=False, soft_wrap=True)
 
@@ -234,7 +246,9 @@ def sweep_cmd(
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Output folder (default sweeps/ENV-VARIABLE)."),
     raw: bool = typer.Option(False, help="Plot raw rewards instead of normalised curves."),
-    n_boot: int = typer.Option(200, "--n-boot", help="Bootstrap resamples."),
+    n_boot: int = typer.Option(200, "--n-boot", callback=_check_n_boot,
+                               help="Bootstrap resamples for the confidence intervals; 0 = no "
+                                    "intervals."),
     seed: int = _SEED,
     batch_size: int = _BATCH,
     progress: bool = _PROGRESS,
@@ -513,7 +527,9 @@ def metrics_cmd(
     if as_json:
         _print_json(data)
         return
-    rows = [[k, f"{v.value:.4f}", f"[{v.low:.4f}, {v.high:.4f}]"] for k, v in metrics.items()]
+    rows = [[k, f"{v.value:.4f}",
+             "n/a" if v.to_dict()["low"] is None else f"[{v.low:.4f}, {v.high:.4f}]"]
+            for k, v in metrics.items()]
     console.print(_metrics_table(f"{source} vs {ref.name} ({len(ref)} frames)", rows,
                                  ["metric", "value", "95% CI"]))
     if out is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from vlm_reward.cli import app
 from vlm_reward.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vlm_reward.labelling.store import LabelStore
+    from vlm_reward.evaluation.labels import LabelStore
 
 __all__ = ["label"]
 
@@ -41,18 +42,20 @@ def label(
     fps: float = typer.Option(15.0, help="Playback speed of --clips animations."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
     export: Path | None = typer.Option(None, "--export", help="Write the labels to this CSV "
-                                       "(index,rater,label,timestamp) and exit."),
+                                       "(index,rater,label,timestamp) and exit; exit code 2 "
+                                       "and no file when there are none."),
     agreement: bool = typer.Option(False, "--agreement", help="Print agreement between raters "
                                    "and exit."),
     success_rate: bool = typer.Option(False, "--success-rate", help="Print the success rate by "
-                                      "majority human label and exit."),
+                                      "human verdict (majority of success/failure votes; "
+                                      "unsure abstains) and exit."),
 ) -> None:
     """Label frames, episode clips or run videos as success / failure / unsure in a browser."""
+    from vlm_reward.evaluation.labels import LABELS_SQLITE_FILE, LabelStore, validate_rater
     from vlm_reward.labelling.items import open_source
-    from vlm_reward.labelling.store import STORE_NAME, LabelStore, validate_rater
 
     source = open_source(path, clips=clips, task=task, fps=fps)
-    store_path = source.root / STORE_NAME
+    store_path = source.root / LABELS_SQLITE_FILE
     if export is not None or agreement or success_rate:
         if not store_path.is_file():
             raise ConfigError(f"no labels yet at {store_path}; run `vlm-reward label {path}` "
@@ -60,12 +63,8 @@ def label(
         store = LabelStore(store_path)
         if export is not None:
             n = store.export_csv(source.unit, export)
-            console.print(f"wrote {n} {source.unit} label(s) to {export}")
-            others = [u for u in store.units() if u != source.unit]
-            if n == 0 and others:
-                hint = "add --clips" if "episode" in others else "drop --clips"
-                console.print(f"[yellow]note:[/] this folder has {', '.join(others)} labels; "
-                              f"{hint} to export those.")
+            console.print(f"wrote {n} {source.unit} label(s) to {export}", highlight=False,
+                          soft_wrap=True)
         if agreement:
             _print_agreement(store, source.unit)
         if success_rate:
@@ -78,7 +77,10 @@ def label(
         what = {"frame": "frames", "episode": "episodes", "video": "videos in videos/"}
         raise ConfigError(f"{source.root} holds no {what[source.unit]}: nothing to label. "
                           "Collect a dataset or train a run with evaluation videos first.")
-    LabelStore(store_path)  # fails now, with the fix, if the folder is not writable
+    writable = store_path if store_path.exists() else source.root
+    if not os.access(writable, os.W_OK):
+        raise ConfigError(f"cannot save labels to {store_path}: {writable} is not writable; "
+                          "make it writable or copy the data somewhere you can write.")
     from vlm_reward.labelling.server import is_loopback, serve
 
     if not is_loopback(host):
@@ -116,7 +118,8 @@ def _print_success_rate(store_path: Path, unit: str, total: int) -> None:
     from vlm_reward.labelling.summary import human_success_rate
 
     result = human_success_rate(store_path, unit=unit)
-    table = Table(title=f"human success rate ({unit} labels, majority vote)", show_header=False)
+    table = Table(title=f"human success rate ({unit} labels, majority of decisive votes)",
+                  show_header=False)
     table.add_row("raters", ", ".join(result["raters"]) or "none")
     table.add_row("labelled", f"{result['n_labelled']} / {total}")
     table.add_row("success / failure / undecided",

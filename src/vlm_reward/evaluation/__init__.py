@@ -1,6 +1,7 @@
 """Reward-quality toolkit: measure a VLM reward before training on it.
 
-Datasets of states (:mod:`.dataset`, :mod:`.collect`), metrics against a reference
+Datasets of states (:mod:`.dataset`, :mod:`.collect`), human labels and the voting rule
+(:mod:`.labels`), metrics against a reference
 (:mod:`.metrics`: EPIC, Pearson, Spearman, ROC AUC, bootstrap CIs), state sweeps
 (:mod:`.sweeps`), alpha sweeps (:mod:`.alpha`), model and prompt comparison (:mod:`.compare`),
 plots (:mod:`.plots`), HTML reports (:mod:`.report`) and an embedding cache (:mod:`.cache`).

@@ -1,6 +1,7 @@
 """Datasets of states on disk: frames, a per-frame table, metadata and (imported) human labels.
 
-The format is a contract shared with the labelling app (see ``/docs/evaluation.md``)::
+The format is a contract shared with the web app of ``vlm-reward label`` (see
+``/docs/evaluation.md``)::
 
     DATASET/
       dataset.json       {"format": "vlm-reward-dataset", "version": 1, "env_id", "task",
@@ -8,7 +9,7 @@ The format is a contract shared with the labelling app (see ``/docs/evaluation.m
       frames.npy         uint8 (N, H, W, 3), read memory-mapped
       table.csv          index, episode, step, env_reward, success (1/0/empty), state_<name>...
       human_labels.csv   imported human labels: index, rater, label, timestamp
-      labels.sqlite      written by the labelling app
+      labels.sqlite      written by ``vlm-reward label`` (see :mod:`vlm_reward.evaluation.labels`)
       cache/             embedding cache (see :mod:`vlm_reward.evaluation.cache`)
 
 A dataset is written into a temporary folder next to its destination and renamed into place
@@ -18,7 +19,6 @@ when complete, so a crash never leaves a half-written dataset that other command
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -33,29 +33,46 @@ import numpy as np
 
 from vlm_reward.atomic import atomic_write_text
 from vlm_reward.evaluation.errors import DatasetError
+from vlm_reward.evaluation.labels import (
+    LABELS_SQLITE_FILE,
+    LabelRow,
+    LabelStore,
+    answers_by_item,
+    labels_csv_text,
+    latest_answers,
+    read_labels_csv,
+    verdict,
+)
 
 __all__ = [
     "DATASET_FORMAT",
     "DATASET_VERSION",
     "HUMAN_LABELS_FILE",
-    "LABELS_SQLITE_FILE",
-    "LABEL_HEADER",
-    "LABEL_VALUES",
     "DatasetWriter",
     "HumanLabels",
     "StateDataset",
+    "aggregate_labels",
     "import_labels",
     "load_dataset",
-    "read_labels_csv",
 ]
 
 DATASET_FORMAT = "vlm-reward-dataset"
 DATASET_VERSION = 1
 HUMAN_LABELS_FILE = "human_labels.csv"
-LABELS_SQLITE_FILE = "labels.sqlite"
-LABEL_HEADER = ("index", "rater", "label", "timestamp")
-LABEL_VALUES = ("success", "failure", "unsure")
 _BASE_COLUMNS = ("index", "episode", "step", "env_reward", "success")
+
+
+def _package_version() -> str:
+    """The installed vlm-reward version, read from package metadata.
+
+    Read this way rather than from the top-level package, which sits above this layer.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("vlm-reward")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _fmt_float(value: float | None) -> str:
@@ -209,8 +226,6 @@ class DatasetWriter:
                 writer = csv.DictWriter(fh, fieldnames=columns)
                 writer.writeheader()
                 writer.writerows(self._rows)
-            from vlm_reward import __version__
-
             meta = {
                 "format": DATASET_FORMAT,
                 "version": DATASET_VERSION,
@@ -219,7 +234,7 @@ class DatasetWriter:
                 "n_frames": n,
                 "frame_shape": list(self._shape),
                 "policy": self.policy,
-                "created_by": f"vlm-reward {__version__}",
+                "created_by": f"vlm-reward {_package_version()}",
                 **self.extra_meta,
             }
             (self._tmp / "dataset.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -239,13 +254,13 @@ class DatasetWriter:
 
 @dataclass
 class HumanLabels:
-    """Human labels of a dataset aggregated per frame by majority vote.
+    """Human labels of a dataset, one verdict per frame by :func:`~.labels.verdict`.
 
     Attributes:
-        index: frame indices that have a decisive majority (``unsure`` votes and ties excluded).
+        index: frames with a verdict (undecided frames - ties, only ``unsure`` - left out).
         label: 1 for success, 0 for failure, aligned with ``index``.
         n_votes: number of success/failure votes per labelled frame.
-        n_raw: number of label rows read, including ``unsure``.
+        n_raw: number of answers (one per rater and frame, ``unsure`` included).
         raters: distinct rater names.
     """
 
@@ -302,31 +317,27 @@ class StateDataset:
     def sqlite_path(self) -> Path:
         return self.root / LABELS_SQLITE_FILE
 
-    def _sqlite_rows(self) -> list[dict[str, str]]:
+    def _sqlite_rows(self) -> list[LabelRow]:
         if not self.sqlite_path.is_file():
             return []
-        from vlm_reward.labelling.store import LabelStore
-
-        rows = []
-        for row in LabelStore(self.sqlite_path).rows("frame"):
+        rows = LabelStore(self.sqlite_path).rows("frame")
+        for row in rows:
             if not 0 <= row.index < len(self):
                 raise DatasetError(
                     f"labels: {self.sqlite_path} labels frame {row.index}, outside the "
                     f"dataset's {len(self)} frames; was the dataset re-collected?"
                 )
-            rows.append({"index": str(row.index), "rater": row.rater, "label": row.label,
-                         "timestamp": row.timestamp})
         return rows
 
     def has_human_labels(self) -> bool:
-        """True if labels were imported (CSV) or the labelling app stored frame labels here."""
+        """True if labels were imported (CSV) or ``vlm-reward label`` stored frame labels here."""
         return self.labels_path.is_file() or bool(self._sqlite_rows())
 
     def human_labels(self) -> HumanLabels:
         """Human labels aggregated per frame (see :class:`HumanLabels`).
 
         Imported labels (``human_labels.csv``) win; without them, the frame labels the
-        labelling app stored in ``labels.sqlite`` next to the data are read directly.
+        ``vlm-reward label`` app stored in ``labels.sqlite`` next to the data are read directly.
         Episode (clip) labels judge whole episodes, not states, and are not used.
         """
         if self.labels_path.is_file():
@@ -341,28 +352,21 @@ class StateDataset:
         return aggregate_labels(rows)
 
 
-def aggregate_labels(rows: Iterable[dict[str, str]]) -> HumanLabels:
-    """Majority vote per frame; ``unsure`` votes do not count and ties are left out."""
-    votes: dict[int, list[int]] = {}
+def aggregate_labels(rows: Iterable[LabelRow]) -> HumanLabels:
+    """Frame verdicts of the latest answers, by the one voting rule (:func:`~.labels.verdict`)."""
+    by_item = answers_by_item(rows)
+    index, label, n_votes = [], [], []
     raters: set[str] = set()
     n_raw = 0
-    for row in rows:
-        n_raw += 1
-        raters.add(row["rater"])
-        idx = int(row["index"])
-        tally = votes.setdefault(idx, [0, 0])
-        if row["label"] == "success":
-            tally[0] += 1
-        elif row["label"] == "failure":
-            tally[1] += 1
-    index, label, n_votes = [], [], []
-    for idx in sorted(votes):
-        s, f = votes[idx]
-        if s == f:
+    for idx, by_rater in by_item.items():
+        raters.update(by_rater)
+        n_raw += len(by_rater)
+        vote = verdict(by_rater.values())
+        if vote is None:
             continue
         index.append(idx)
-        label.append(1 if s > f else 0)
-        n_votes.append(s + f)
+        label.append(1 if vote == "success" else 0)
+        n_votes.append(sum(v != "unsure" for v in by_rater.values()))
     return HumanLabels(
         index=np.asarray(index, dtype=np.int64),
         label=np.asarray(label, dtype=np.int64),
@@ -471,59 +475,18 @@ def load_dataset(path: str | Path) -> StateDataset:
     return StateDataset(root, meta, frames, episode, step, env_reward, success, states)
 
 
-def read_labels_csv(path: str | Path, *, n_frames: int | None = None) -> list[dict[str, str]]:
-    """Read and validate a human-labels CSV (header ``index,rater,label,timestamp``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"labels: {path} does not exist")
-    with open(path, newline="") as fh:
-        reader = csv.DictReader(fh)
-        header = tuple(h.strip() for h in (reader.fieldnames or ()))
-        if header[: len(LABEL_HEADER)] != LABEL_HEADER:
-            raise DatasetError(
-                f"labels: {path} must start with the header {','.join(LABEL_HEADER)}, "
-                f"got {','.join(header) or '(empty file)'}"
-            )
-        rows = []
-        for line, raw in enumerate(reader, start=2):
-            row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-            try:
-                idx = int(row["index"])
-            except ValueError:
-                raise DatasetError(
-                    f"labels: {path}:{line}: index must be a frame number, got {row['index']!r}"
-                ) from None
-            if idx < 0 or (n_frames is not None and idx >= n_frames):
-                raise DatasetError(
-                    f"labels: {path}:{line}: index {idx} is outside the dataset's "
-                    f"{n_frames} frames (0..{(n_frames or 1) - 1})"
-                )
-            if row["label"] not in LABEL_VALUES:
-                raise DatasetError(
-                    f"labels: {path}:{line}: label must be one of {', '.join(LABEL_VALUES)}, "
-                    f"got {row['label']!r}"
-                )
-            rows.append({k: row[k] for k in LABEL_HEADER} | {"index": str(idx)})
-    return rows
-
-
 def import_labels(dataset: StateDataset | str | Path, csv_path: str | Path, *,
                   append: bool = False) -> HumanLabels:
     """Validate a labels CSV against a dataset and store it as ``human_labels.csv`` in it.
 
-    With ``append``, rows are added to previously imported ones (exact duplicates dropped);
-    otherwise they replace them. Returns the aggregated labels.
+    With ``append``, rows are merged with previously imported ones; otherwise they replace
+    them. Either way one answer per rater and frame is kept, the latest
+    (:func:`~.labels.latest_answers`), so a rater who changed an answer counts once.
+    Returns the aggregated labels.
     """
     ds = dataset if isinstance(dataset, StateDataset) else load_dataset(dataset)
     rows = read_labels_csv(csv_path, n_frames=len(ds))
-    if append and ds.has_human_labels():
-        old = read_labels_csv(ds.labels_path, n_frames=len(ds))
-        seen = {tuple(r[k] for k in LABEL_HEADER) for r in old}
-        rows = old + [r for r in rows if tuple(r[k] for k in LABEL_HEADER) not in seen]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(LABEL_HEADER)
-    for r in rows:
-        writer.writerow([r[k] for k in LABEL_HEADER])
-    atomic_write_text(ds.labels_path, out.getvalue(), newline="")
+    if append and ds.labels_path.is_file():
+        rows = latest_answers([*read_labels_csv(ds.labels_path, n_frames=len(ds)), *rows])
+    atomic_write_text(ds.labels_path, labels_csv_text(rows), newline="")
     return aggregate_labels(rows)

@@ -13,18 +13,25 @@ Pearson distance between the two reward vectors over those states**, which is wh
 :func:`epic_distance` computes. It lies in ``[0, 1]``: 0 for rewards that are equivalent up to
 shift and positive scale, 0.5 for uncorrelated ones, 1 for opposite ones.
 
-All metrics are computed along the last axis, so the bootstrap evaluates thousands of
-resamples as one array operation.
+The statistics come from libraries, this module only arranges their inputs: Pearson and
+Spearman from :mod:`scipy.stats`, ROC AUC from :func:`sklearn.metrics.roc_auc_score`, and the
+confidence intervals from :func:`scipy.stats.bootstrap` (percentile method). The bootstrap
+resamples states with replacement, keeping reward and reference paired; for ROC AUC it
+resamples success and failure states separately (a stratified bootstrap, as pROC does), so
+every resample has both classes and the area is the Mann-Whitney ``U / (n1 n0)`` of
+:func:`scipy.stats.mannwhitneyu`, which is what ``roc_auc_score`` computes.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from vlm_reward.errors import ConfigError
 from vlm_reward.evaluation.errors import MetricError
 
 __all__ = [
@@ -32,6 +39,7 @@ __all__ = [
     "METRICS",
     "MetricValue",
     "bootstrap_ci",
+    "check_n_boot",
     "compute_metrics",
     "epic_distance",
     "is_binary",
@@ -43,50 +51,43 @@ __all__ = [
 LOWER_IS_BETTER = frozenset({"epic"})
 
 
-def _rank(x: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis, ties averaged (1-based), like ``scipy.stats.rankdata``."""
-    from scipy.stats import rankdata
+def _pearson_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Pearson r along ``axis`` (scipy); NaN where either vector is constant."""
+    from scipy.stats import pearsonr
 
-    return rankdata(x, axis=-1)
-
-
-def _pearson_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    xc = x - x.mean(axis=-1, keepdims=True)
-    yc = y - y.mean(axis=-1, keepdims=True)
-    num = (xc * yc).sum(axis=-1)
-    den = np.sqrt((xc * xc).sum(axis=-1) * (yc * yc).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConstantInputWarning / NearConstantInputWarning
+        r = pearsonr(x, y, axis=axis).statistic
     return np.clip(r, -1.0, 1.0)
 
 
-def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return _pearson_rows(_rank(x), _rank(y))
+def _spearman_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman rho along ``axis``: the Pearson r of the tie-averaged ranks (scipy)."""
+    from scipy.stats import rankdata
+
+    return _pearson_rows(rankdata(x, axis=axis), rankdata(y, axis=axis), axis=axis)
 
 
-def _epic_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.sqrt((1.0 - _pearson_rows(x, y)) / 2.0)
+def _epic_rows(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """EPIC: the Pearson distance ``sqrt((1 - r) / 2)`` (see the module docstring)."""
+    return np.sqrt((1.0 - _pearson_rows(x, y, axis=axis)) / 2.0)
 
 
-def _auc_rows(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mann-Whitney form of ROC AUC: P(score of a positive > score of a negative), ties 1/2."""
-    ranks = _rank(scores)
-    pos = labels > 0.5
-    n1 = pos.sum(axis=-1).astype(np.float64)
-    n0 = labels.shape[-1] - n1
-    rank_sum = np.where(pos, ranks, 0.0).sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (rank_sum - n1 * (n1 + 1) / 2.0) / (n1 * n0)
-    return np.where((n1 > 0) & (n0 > 0), auc, np.nan)
+def _auc_two_sample(positives: np.ndarray, negatives: np.ndarray, axis: int = -1) -> np.ndarray:
+    """ROC AUC of positive vs negative scores: Mann-Whitney ``U / (n1 n0)``, ties count 1/2."""
+    from scipy.stats import mannwhitneyu
+
+    u = mannwhitneyu(positives, negatives, axis=axis, method="asymptotic").statistic
+    return u / (positives.shape[axis] * negatives.shape[axis])
 
 
-_ROW_FUNCS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+# Metrics of paired vectors, evaluated along an axis so the bootstrap runs as array operations.
+_PAIRED: dict[str, Callable[..., np.ndarray]] = {
     "epic": _epic_rows,
     "pearson": _pearson_rows,
     "spearman": _spearman_rows,
-    "roc_auc": _auc_rows,
 }
-METRICS: tuple[str, ...] = tuple(_ROW_FUNCS)
+METRICS: tuple[str, ...] = (*_PAIRED, "roc_auc")
 
 
 def _pair(x: object, y: object) -> tuple[np.ndarray, np.ndarray]:
@@ -116,10 +117,12 @@ def pearson(x: object, y: object) -> float:
         >>> round(pearson([1, 2, 3, 4], [1, 3, 2, 4]), 6)
         0.8
     """
+    from scipy.stats import pearsonr
+
     a, b = _pair(x, y)
     _check_varies(a, "reward")
     _check_varies(b, "reference")
-    return float(_pearson_rows(a, b))
+    return float(np.clip(pearsonr(a, b).statistic, -1.0, 1.0))
 
 
 def spearman(x: object, y: object) -> float:
@@ -129,10 +132,12 @@ def spearman(x: object, y: object) -> float:
         >>> round(spearman([1, 20, 300, 4000], [1, 3, 2, 4]), 6)
         0.8
     """
+    from scipy.stats import spearmanr
+
     a, b = _pair(x, y)
     _check_varies(a, "reward")
     _check_varies(b, "reference")
-    return float(_spearman_rows(a, b))
+    return float(spearmanr(a, b).statistic)
 
 
 def epic_distance(x: object, y: object) -> float:
@@ -168,7 +173,9 @@ def roc_auc(scores: object, labels: object) -> float:
             f"metrics: ROC AUC needs both classes, but every label is {int(y[0])}; "
             "collect states where the task both succeeds and fails"
         )
-    return float(_auc_rows(s, y))
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y > 0.5, s))
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,26 @@ class MetricValue:
         return f"{self.value:.4f} [{self.low:.4f}, {self.high:.4f}]"
 
 
+def check_n_boot(n_boot: int) -> int:
+    """Return ``n_boot`` if it is a valid number of bootstrap resamples (0 = no intervals)."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 0:
+        raise ConfigError(
+            f"--n-boot: expected 0 (no confidence intervals) or a positive number of "
+            f"bootstrap resamples such as 1000, got {n_boot!r}"
+        )
+    return int(n_boot)
+
+
+def _percentile_interval(dist: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Percentile interval of the resamples where the metric is defined (NaN if none is)."""
+    finite = dist[np.isfinite(dist)]
+    if finite.size == 0:
+        return math.nan, math.nan
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(finite, [tail, 1.0 - tail])
+    return float(low), float(high)
+
+
 def bootstrap_ci(
     metric: str,
     x: object,
@@ -198,43 +225,55 @@ def bootstrap_ci(
     seed: int = 0,
     chunk: int = 200,
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of ``metric`` over states resampled with replacement.
+    """Percentile bootstrap interval of ``metric``, resampled by :func:`scipy.stats.bootstrap`.
 
-    Resamples where the metric is undefined (a constant vector, a single class) are skipped;
-    with a fixed ``seed`` the interval is reproducible.
+    States are resampled with replacement, reward and reference kept paired; ROC AUC
+    resamples positive and negative states separately (see the module docstring). Resamples
+    where a metric is undefined (a constant vector) are left out of the percentiles; with a
+    fixed ``seed`` the interval is reproducible. The bounds are NaN when no resample is
+    defined, and for ROC AUC when a class has a single state.
 
     Args:
         metric: one of :data:`METRICS`.
         x: reward values.
-        y: reference values.
-        n_boot: number of resamples.
+        y: reference values (0/1 labels for ``roc_auc``).
+        n_boot: number of resamples (at least 1).
         confidence: coverage of the interval, e.g. 0.95.
         seed: seed of the resampling generator.
         chunk: resamples evaluated per array operation (bounds memory).
     """
-    if metric not in _ROW_FUNCS:
+    from scipy.stats import bootstrap
+
+    if metric not in METRICS:
         raise MetricError(f"metric: unknown {metric!r}; choose from {', '.join(METRICS)}")
     if not 0.0 < confidence < 1.0:
         raise MetricError(f"confidence: expected a value in (0, 1), got {confidence}")
-    if n_boot < 1:
+    if check_n_boot(n_boot) < 1:
         raise MetricError(f"n_boot: expected a positive integer, got {n_boot}")
     a, b = _pair(x, y)
-    func = _ROW_FUNCS[metric]
-    rng = np.random.default_rng(seed)
-    values = []
-    done = 0
-    while done < n_boot:
-        k = min(chunk, n_boot - done)
-        idx = rng.integers(0, a.size, size=(k, a.size))
-        values.append(func(a[idx], b[idx]))
-        done += k
-    stats = np.concatenate(values)
-    stats = stats[np.isfinite(stats)]
-    if stats.size == 0:
-        return math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0 * 100.0
-    low, high = np.percentile(stats, [tail, 100.0 - tail])
-    return float(low), float(high)
+    if metric == "roc_auc":
+        if not is_binary(b) or b.min() == b.max():
+            raise MetricError("metrics: ROC AUC needs binary labels (0/1) with both classes")
+        data: tuple[np.ndarray, ...] = (a[b > 0.5], a[b <= 0.5])
+        if min(d.size for d in data) < 2:  # one state of a class: nothing to resample
+            return math.nan, math.nan
+        statistic, paired = _auc_two_sample, False
+    else:
+        data, statistic, paired = (a, b), _PAIRED[metric], True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DegenerateDataWarning: handled by dropping NaNs
+        res = bootstrap(data, statistic, n_resamples=n_boot, batch=chunk, vectorized=True,
+                        paired=paired, confidence_level=confidence, method="percentile",
+                        rng=np.random.default_rng(seed))
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if math.isfinite(low) and math.isfinite(high):
+        return low, high
+    return _percentile_interval(np.asarray(res.bootstrap_distribution), confidence)
+
+
+_POINT: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "epic": epic_distance, "pearson": pearson, "spearman": spearman, "roc_auc": roc_auc,
+}
 
 
 def compute_metrics(
@@ -252,10 +291,11 @@ def compute_metrics(
         reward: the VLM reward per state.
         reference: ground-truth reward, success flags or human labels per state.
         binary: whether the reference is a 0/1 label (adds ROC AUC); detected when None.
-        n_boot: bootstrap resamples; 0 disables the intervals.
+        n_boot: bootstrap resamples; 0 gives no intervals (NaN bounds), negative is refused.
         confidence: interval coverage.
         seed: bootstrap seed.
     """
+    check_n_boot(n_boot)
     a, b = _pair(reward, reference)
     _check_varies(b, "reference")
     _check_varies(a, "reward")
@@ -264,7 +304,7 @@ def compute_metrics(
     names = ["epic", "pearson", "spearman"] + (["roc_auc"] if binary else [])
     out: dict[str, MetricValue] = {}
     for name in names:
-        value = float(_ROW_FUNCS[name](a, b))
+        value = _POINT[name](a, b)
         if n_boot > 0:
             low, high = bootstrap_ci(name, a, b, n_boot=n_boot, confidence=confidence,
                                      seed=seed)

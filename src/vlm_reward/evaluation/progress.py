@@ -1,4 +1,8 @@
-"""Rich progress bars for long evaluation work (collection, embedding), off by default."""
+"""Progress bars for long evaluation work (collection, embedding), drawn by rich.progress.
+
+A bar is drawn only when asked for *and* stderr is an interactive terminal: piped or
+redirected output (logs, ``--json`` runs, CI) stays free of bar frames.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,12 @@ __all__ = ["progress_bar"]
 def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[
     Callable[[int], None]
 ]:
-    """Yield ``advance(n)``; draws a bar on stderr when ``enabled`` (no-op otherwise)."""
+    """Yield ``advance(n)``; a rich bar on stderr when ``enabled`` and stderr is a terminal.
+
+    Example:
+        >>> with progress_bar("work", 3, enabled=False) as advance:
+        ...     advance(3)
+    """
     if not enabled:
         yield lambda n: None
         return
@@ -26,8 +35,12 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         TimeRemainingColumn,
     )
 
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield lambda n: None
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n: bar.advance(task, n)

@@ -2,9 +2,11 @@
 
 * :func:`open_source` sees a dataset folder (frames or ``--clips`` episodes) or a run folder
   (``videos/*.mp4``) as a numbered list of items.
-* :class:`LabelStore` keeps every answer in ``labels.sqlite`` next to the data, durably.
+* :class:`LabelStore` keeps every answer in ``labels.sqlite`` next to the data, durably. It,
+  the labels CSV and the voting rule are the dataset contract and live in
+  :mod:`vlm_reward.evaluation.labels`, which ``vlm-reward eval`` reads too.
 * :func:`agreement_report` computes percent agreement and Cohen's / Fleiss' kappa.
-* :func:`human_success_rate` gives the success rate by majority human vote, to report next to
+* :func:`human_success_rate` gives the success rate by human verdict, to report next to
   automatic metrics.
 * :func:`create_app` / :func:`serve` run the FastAPI page (extra ``web``).
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from vlm_reward.evaluation.labels import LabelRow, LabelStore
 from vlm_reward.labelling.agreement import (
     agreement_report,
     cohen_kappa,
@@ -22,18 +25,9 @@ from vlm_reward.labelling.agreement import (
     percent_agreement,
 )
 from vlm_reward.labelling.items import Item, ItemSource, open_source
-from vlm_reward.labelling.store import CSV_HEADER, LABELS, STORE_NAME, LabelRow, LabelStore
-from vlm_reward.labelling.summary import (
-    human_success_rate,
-    majority_label,
-    read_labels,
-    read_labels_csv,
-)
+from vlm_reward.labelling.summary import human_success_rate, read_labels
 
 __all__ = [
-    "CSV_HEADER",
-    "LABELS",
-    "STORE_NAME",
     "Item",
     "ItemSource",
     "LabelRow",
@@ -43,11 +37,9 @@ __all__ = [
     "create_app",
     "fleiss_kappa",
     "human_success_rate",
-    "majority_label",
     "open_source",
     "percent_agreement",
     "read_labels",
-    "read_labels_csv",
     "serve",
 ]
 

@@ -16,9 +16,12 @@ Routes:
     ``GET /api/summary``           human success rate (majority vote)
 
 Safety: only requests whose Host is the address the server was started on (or localhost) are
-answered, which defeats DNS-rebinding pages; request bodies are pydantic models that reject
-unknown fields, wrong types, bad labels and bad rater names (422); files are served only from
-inside the data folder and only with media suffixes (403 for anything else).
+answered, which defeats DNS-rebinding pages; a request body over :data:`MAX_BODY_BYTES` is
+refused with 413 before it is read (FastAPI's ``max_body_size``: a larger Content-Length is
+refused outright, a body streamed without one is cut off once it passes the limit); request
+bodies are pydantic models that reject unknown fields, wrong types, bad labels and bad rater
+names (422); files are served only from inside the data folder and only with media suffixes
+(403 for anything else).
 """
 
 from __future__ import annotations
@@ -40,12 +43,16 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise DependencyNotInstalled("fastapi", "web", "The labelling app") from exc
 
+from vlm_reward.evaluation.labels import LABELS_SQLITE_FILE, RATER_PATTERN, LabelStore
 from vlm_reward.labelling.agreement import agreement_report
 from vlm_reward.labelling.items import ItemSource, open_source
-from vlm_reward.labelling.store import RATER_PATTERN, STORE_NAME, LabelStore
 from vlm_reward.labelling.summary import human_success_rate
 
-__all__ = ["STATIC_DIR", "LabelIn", "PathRefused", "create_app", "safe_data_path"]
+__all__ = ["MAX_BODY_BYTES", "STATIC_DIR", "LabelIn", "PathRefused", "create_app",
+           "safe_data_path"]
+
+# One answer is well under 200 bytes of JSON; nothing the page sends comes near this.
+MAX_BODY_BYTES = 16 * 1024
 
 STATIC_DIR = Path(__file__).parent / "static"
 SERVED_SUFFIXES = frozenset({".mp4", ".webm", ".gif", ".png", ".jpg", ".jpeg"})
@@ -126,7 +133,7 @@ def create_app(
     problem: str | None = None
     try:
         source = open_source(root, clips=clips, task=task, fps=fps)
-        store = LabelStore(Path(db_path) if db_path else source.root / STORE_NAME)
+        store = LabelStore(Path(db_path) if db_path else source.root / LABELS_SQLITE_FILE)
     except VLMRewardError as exc:
         problem = str(exc)
     if source is not None and problem is None and len(source) == 0:
@@ -135,7 +142,7 @@ def create_app(
         problem = f"{source.root} holds no {what}: there is nothing to label yet."
 
     app = FastAPI(title="vlm-reward labelling", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, max_body_size=MAX_BODY_BYTES)
     app.add_middleware(
         TrustedHostMiddleware,
         allowed_hosts=allowed_hosts or ["127.0.0.1", "localhost", "::1", "[::1]"],

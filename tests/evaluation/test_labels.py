@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from vlm_reward.errors import ConfigError
-from vlm_reward.labelling.store import CSV_HEADER, LabelStore, validate_rater
+from vlm_reward.evaluation.labels import LABEL_HEADER, LabelStore, validate_rater
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_export_csv_has_contract_header_and_one_row_per_answer(store, tmp_path):
     assert store.export_csv("frame", out) == 2
     with out.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    assert tuple(rows[0]) == CSV_HEADER
+    assert tuple(rows[0]) == LABEL_HEADER
     assert [r[:3] for r in rows[1:]] == [["1", "ann", "success"], ["3", "bob", "failure"]]
     assert all(r[3].endswith("+00:00") for r in rows[1:])
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]
@@ -68,7 +68,7 @@ def test_an_answer_survives_a_process_that_dies_right_after_it(tmp_path):
     db = tmp_path / "labels.sqlite"
     code = textwrap.dedent(f"""
         import os
-        from vlm_reward.labelling.store import LabelStore
+        from vlm_reward.evaluation.labels import LabelStore
         store = LabelStore({str(db)!r})
         store.set_label("frame", 5, "5", "ann", "success")
         os._exit(9)
