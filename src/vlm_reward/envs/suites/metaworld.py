@@ -1,0 +1,98 @@
+"""Meta-World v3 manipulation tasks (Farama's ``metaworld``), ready for a VLM reward.
+
+Each preset is one Meta-World task with its 50 goal variants (the ``MT1`` task set, fixed
+by ``task_seed``); every ``reset(seed=...)`` draws one variant from this env's seeded RNG
+and seeds the simulator, so a seed fixes the episode. Frames come from MuJoCo's offscreen
+renderer at the requested size through the preset's camera (``corner`` by default, a view
+of the arm, the object and the goal; Meta-World's other cameras: ``corner2``, ``corner3``,
+``corner4``, ``topview``, ``behindGripper``, ``gripperPOV``).
+
+``info["success"]`` is Meta-World's own per-task ``success`` flag, as a bool. Episodes last
+``episode_length`` steps (at most Meta-World's ``max_path_length`` of 500) and never
+terminate early.
+
+MuJoCo renders through OpenGL; without a display this module sets ``MUJOCO_GL=egl`` before
+metaworld (and so mujoco) is imported.
+
+Example:
+    >>> import gymnasium as gym, vlm_reward.envs  # doctest: +SKIP
+    >>> env = gym.make("vlm_reward/metaworld-door-open-v0", width=224, height=224)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vlm_reward.envs.checks import check_state
+from vlm_reward.envs.suites.base import SuiteEnv, require_suite, use_headless_mujoco
+from vlm_reward.errors import ConfigError
+
+__all__ = ["MetaWorldEnv"]
+
+
+class MetaWorldEnv(SuiteEnv):
+    """A Meta-World v3 task (e.g. ``door-open``) as a suite env.
+
+    Args:
+        task: preset task name (Meta-World's name without ``-v3``).
+        render_mode: ``"rgb_array"`` (default) or None.
+        width: frame width in pixels (rendered natively).
+        height: frame height in pixels.
+        episode_length: steps per episode, at most 500; default 500.
+        camera: Meta-World camera name; default the preset's.
+        task_seed: seed of the ``MT1`` set of 50 goal variants (default 0).
+    """
+
+    suite = "metaworld"
+
+    def _make_inner(self) -> Any:
+        use_headless_mujoco()
+        metaworld = require_suite("metaworld")
+        task_seed = self._kwargs.pop("task_seed", 0)
+        self._no_kwargs()
+        name = f"{self.preset.task}-v3"
+        benchmark = metaworld.MT1(name, seed=task_seed)
+        env_cls = benchmark.train_classes[name]
+        limit = int(env_cls.max_path_length)
+        if self.episode_length is None or self.episode_length > limit:
+            raise ConfigError(
+                f"episode_length: Meta-World episodes last at most {limit} steps, "
+                f"got {self.episode_length}"
+            )
+        self._tasks = list(benchmark.train_tasks)
+        return env_cls(render_mode=self.render_mode, camera_name=self.camera,
+                       width=self.width, height=self.height)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Draw a goal variant from this env's RNG (seeded by ``seed``), then reset."""
+        if seed is not None:
+            super(SuiteEnv, self).reset(seed=seed)  # seeds self.np_random
+            self._inner.seed(seed)
+        self._inner.set_task(self._tasks[int(self.np_random.integers(len(self._tasks)))])
+        return super().reset(seed=None, options=options)
+
+    def _success(self, reward: float, info: dict[str, Any]) -> bool | None:
+        return bool(info.get("success", 0.0))
+
+    # ------------------------------------------------------------ state (sweeps)
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """``qpos`` then ``qvel`` entries of the scene, named after the joints."""
+        from vlm_reward.envs.humanoid import _state_names
+
+        return _state_names(self._inner.model)
+
+    def get_state(self) -> np.ndarray:
+        """``qpos`` then ``qvel`` as one float64 vector."""
+        data = self._inner.data
+        return np.concatenate([data.qpos, data.qvel]).astype(np.float64)
+
+    def set_state(self, state: Any) -> None:
+        """Set ``qpos`` then ``qvel`` (``len(state_names)`` values); the next frame shows it."""
+        arr = check_state(state, self.state_names)
+        nq = self._inner.model.nq
+        self._inner.set_state(arr[:nq], arr[nq:])
