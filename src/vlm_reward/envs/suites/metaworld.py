@@ -3,7 +3,8 @@
 Each preset is one Meta-World task with its 50 goal variants (the ``MT1`` task set, fixed
 by ``task_seed``); every ``reset(seed=...)`` draws one variant from this env's seeded RNG
 and seeds the simulator, so a seed fixes the episode. Frames come from MuJoCo's offscreen
-renderer at the requested size through the preset's camera (``corner`` by default, a view
+renderer at the requested size through the preset's camera, turned upright where the camera
+is mounted upside down (Meta-World's corner cameras) (``corner`` by default, a view
 of the arm, the object and the goal; Meta-World's other cameras: ``corner2``, ``corner3``,
 ``corner4``, ``topview``, ``behindGripper``, ``gripperPOV``).
 
@@ -77,6 +78,14 @@ class MetaWorldEnv(SuiteEnv):
 
     def _success(self, reward: float, info: dict[str, Any]) -> bool | None:
         return bool(info.get("success", 0.0))
+
+    def _render_inner(self) -> np.ndarray:
+        """The camera's frame, upright: Meta-World's corner cameras point their up axis down."""
+        frame = np.asarray(self._inner.render())
+        inner = self._inner
+        cam = inner.model.camera(self.camera).id
+        up_z = inner.data.cam_xmat[cam].reshape(3, 3)[2, 1]  # world z of the image's up axis
+        return frame[::-1, ::-1] if up_z < 0 else frame  # a 180 degree turn, not a mirror
 
     # ------------------------------------------------------------ state (sweeps)
     @property

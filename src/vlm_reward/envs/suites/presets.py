@@ -10,7 +10,7 @@ Example:
     >>> from vlm_reward.envs.suites.presets import PRESETS
     >>> p = PRESETS["vlm_reward/metaworld-door-open-v0"]
     >>> p.suite, p.task, p.camera
-    ('metaworld', 'door-open', 'corner')
+    ('metaworld', 'door-open', 'corner4')
     >>> p.goal
     'a robot arm pulling a door wide open'
 """
@@ -129,7 +129,7 @@ def _atari(task: str, success: str, goal: str, baseline: str,
 
 
 _ALL: tuple[Preset, ...] = (
-    _mw("door-open", "corner", "a robot arm pulling a door wide open",
+    _mw("door-open", "corner4", "a robot arm pulling a door wide open",
         ("a closed door next to a robot arm", "a robot arm far away from the door handle")),
     _mw("drawer-open", "corner", "a robot arm pulling a drawer open",
         ("a closed drawer next to a robot arm", "a robot arm far away from the drawer")),
@@ -137,17 +137,17 @@ _ALL: tuple[Preset, ...] = (
         ("an open drawer sticking out", "a robot arm far away from the drawer")),
     _mw("button-press-topdown", "corner", "a robot arm pressing a red button down from above",
         ("a robot arm far above the button", "a red button that is not pressed")),
-    _mw("window-open", "corner", "a robot arm sliding a window open",
+    _mw("window-open", "corner4", "a robot arm sliding a window open",
         ("a closed window next to a robot arm", "a robot arm far away from the window")),
-    _mw("window-close", "corner", "a robot arm sliding a window shut, the window closed",
+    _mw("window-close", "corner4", "a robot arm sliding a window shut, the window closed",
         ("an open window next to a robot arm", "a robot arm far away from the window")),
-    _mw("sweep-into", "corner", "a robot arm sweeping a block into the hole in the table",
+    _mw("sweep-into", "corner3", "a robot arm sweeping a block into the hole in the table",
         ("a block far away from the hole", "a robot arm far away from the block")),
-    _mw("soccer", "corner", "a robot arm pushing a ball into the goal net",
+    _mw("soccer", "corner3", "a robot arm pushing a ball into the goal net",
         ("a ball far away from the goal", "a robot arm far away from the ball")),
-    _mw("reach", "corner", "a robot arm touching the red target point with its gripper",
+    _mw("reach", "corner3", "a robot arm touching the red target point with its gripper",
         ("a robot arm far away from the target", "a robot arm pointing away from the target")),
-    _mw("push", "corner", "a robot arm pushing a puck onto the green goal mark",
+    _mw("push", "corner3", "a robot arm pushing a puck onto the green goal mark",
         ("a puck far away from the goal mark", "a robot arm far away from the puck")),
     _dmc("cartpole-swingup", 0.8,
          "the pole near upright with the cart near the centre of the rail",
