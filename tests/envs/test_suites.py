@@ -149,16 +149,40 @@ def test_dmc_success_is_the_reward_threshold():
     env = gym.make("vlm_reward/dmc-cartpole-swingup-v0", width=32, height=32, render_mode=None)
     env.reset(seed=0)
     *_, info = env.step(np.zeros(1))
-    assert info["success"] is False and info["task_reward"] < 0.8  # the pole starts hanging
+    assert info["success"] is False and info["task_reward"] < 0.9  # the pole starts hanging
     unwrapped = env.unwrapped
-    state = unwrapped.get_state()
+    assert unwrapped.is_success() is False
     names = unwrapped.state_names
+    assert unwrapped.state_ranges["qpos_hinge_1"] == (-np.pi, np.pi)
+    state = unwrapped.get_state()
     state[names.index("qpos_hinge_1")] = 0.0  # pole upright, cart centred, at rest
     state[names.index("qpos_slider")] = 0.0
     state[len(names) // 2:] = 0.0
     unwrapped.set_state(state)
+    assert unwrapped.is_success() is True  # what state sweeps record
     _, reward, *_, info = env.step(np.zeros(1))
-    assert reward >= 0.8 and info["success"] is True and info["task_reward"] == reward
+    assert reward >= 0.9 and info["success"] is True and info["task_reward"] == reward
+    state[names.index("qpos_hinge_1")] = np.pi / 4  # 45 degrees off: not balanced
+    unwrapped.set_state(state)
+    assert unwrapped.is_success() is False
+    env.close()
+
+
+@_needs("metaworld")
+@pytest.mark.slow
+def test_metaworld_state_sweep_success_follows_the_door_angle():
+    env = gym.make("vlm_reward/metaworld-door-open-v0", width=32, height=32, render_mode=None)
+    env.reset(seed=0)
+    unwrapped = env.unwrapped
+    names = unwrapped.state_names
+    assert unwrapped.state_ranges["qpos_doorjoint"] == (-2.0, 0.0)  # the joint's limits
+    state = unwrapped.get_state()
+    judged = []
+    for angle in (0.0, -1.6):  # closed; swung open to Meta-World's target
+        state[names.index("qpos_doorjoint")] = angle
+        unwrapped.set_state(state)
+        judged.append(unwrapped.is_success())
+    assert judged == [False, True]
     env.close()
 
 
@@ -180,6 +204,16 @@ def test_atari_success_rules_follow_the_running_score(task, returns, expected, m
     monkeypatch.setattr(inner, "step", scripted_step)
     got = [env.step(0)[4]["success"] for _ in returns]
     assert got == expected
+    env.close()
+
+
+@_needs("atari")
+def test_atari_state_is_the_console_ram():
+    env = gym.make("vlm_reward/atari-pong-v0", width=32, height=32, render_mode=None)
+    env.reset(seed=0)
+    state = env.unwrapped.get_state()
+    assert state.shape == (128,) == (len(env.unwrapped.state_names),)
+    assert not hasattr(env.unwrapped, "set_state")  # RAM writes do not redraw: no sweeps
     env.close()
 
 

@@ -76,6 +76,17 @@ class AtariEnv(SuiteEnv):
         rule = _SUCCESS_RULES.get(self.preset.task)
         return None if rule is None else rule(self.episode_return)
 
+    # -------------------------------------------------------- state (datasets)
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The 128 bytes of the console RAM: ``ram_0`` ... ``ram_127``."""
+        return tuple(f"ram_{i}" for i in range(128))
+
+    def get_state(self) -> np.ndarray:
+        """The console RAM as float64: recorded with datasets (no ``set_state``: writing RAM
+        does not redraw the screen, so Atari states cannot be swept)."""
+        return self._inner.unwrapped.ale.getRAM().astype(np.float64)
+
     def _render_inner(self) -> np.ndarray:
         from PIL import Image
 

@@ -12,6 +12,7 @@ import, so registering the ids costs nothing and a missing extra fails with
 from __future__ import annotations
 
 import importlib
+import math
 import os
 from types import ModuleType
 from typing import Any, ClassVar
@@ -19,11 +20,16 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from vlm_reward.envs.checks import check_episode_length, check_render_mode, check_render_size
+from vlm_reward.envs.checks import (
+    check_episode_length,
+    check_render_mode,
+    check_render_size,
+    check_state,
+)
 from vlm_reward.envs.suites.presets import PRESETS, SUITES, Preset, preset_id
 from vlm_reward.errors import ConfigError, DependencyNotInstalled, EnvError
 
-__all__ = ["SuiteEnv", "require_suite", "use_headless_mujoco"]
+__all__ = ["MujocoState", "SuiteEnv", "require_suite", "use_headless_mujoco"]
 
 
 def require_suite(suite: str, module: str | None = None) -> ModuleType:
@@ -148,3 +154,61 @@ class SuiteEnv(gym.Env):
         if inner is not None:
             inner.close()
         super().close()
+
+
+class MujocoState:
+    """State access of the MuJoCo-based suites, for datasets and state sweeps.
+
+    The state is ``qpos`` then ``qvel`` of the scene (names from the joints, as for
+    ``vlm_reward/Humanoid-v0``); ``state_ranges`` gives a limited joint's range, and
+    ``[-pi, pi]`` for an unlimited hinge. Subclasses provide the raw MuJoCo model and data
+    and write a state with :meth:`_write_state`.
+    """
+
+    @property
+    def _mj_model(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def _mj_data(self) -> Any:
+        raise NotImplementedError
+
+    def _write_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        raise NotImplementedError
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """``qpos`` then ``qvel`` entries, e.g. ``qpos_slider``, ``qvel_hinge_1``."""
+        from vlm_reward.envs.humanoid import _state_names
+
+        return _state_names(self._mj_model)
+
+    @property
+    def state_ranges(self) -> dict[str, tuple[float, float]]:
+        """Natural sweep range of each joint position that has one."""
+        import mujoco
+
+        model, names = self._mj_model, self.state_names
+        ranges: dict[str, tuple[float, float]] = {}
+        for j in range(model.njnt):
+            kind = model.jnt_type[j]
+            if kind not in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
+                continue
+            name = names[int(model.jnt_qposadr[j])]
+            if model.jnt_limited[j]:
+                low, high = (float(v) for v in model.jnt_range[j])
+                ranges[name] = (low, high)
+            elif kind == mujoco.mjtJoint.mjJNT_HINGE:
+                ranges[name] = (-math.pi, math.pi)
+        return ranges
+
+    def get_state(self) -> np.ndarray:
+        """``qpos`` then ``qvel`` as one float64 vector."""
+        data = self._mj_data
+        return np.concatenate([data.qpos, data.qvel]).astype(np.float64)
+
+    def set_state(self, state: Any) -> None:
+        """Set ``qpos`` then ``qvel`` (``len(state_names)`` values); the next frame shows it."""
+        arr = check_state(state, self.state_names)
+        nq = self._mj_model.nq
+        self._write_state(arr[:nq], arr[nq:])

@@ -21,14 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from vlm_reward.envs.checks import check_state
-from vlm_reward.envs.suites.base import SuiteEnv, require_suite, use_headless_mujoco
+from vlm_reward.envs.suites.base import MujocoState, SuiteEnv, require_suite, use_headless_mujoco
 from vlm_reward.errors import ConfigError
 
 __all__ = ["DMControlEnv"]
 
 
-class DMControlEnv(SuiteEnv):
+class DMControlEnv(MujocoState, SuiteEnv):
     """A DeepMind Control task (``domain-task``, e.g. ``cartpole-swingup``) as a suite env.
 
     Args:
@@ -70,28 +69,23 @@ class DMControlEnv(SuiteEnv):
         assert threshold is not None  # every DMC preset has one (tested)
         return reward >= threshold
 
+    def is_success(self) -> bool:
+        """The success rule judged on the current physics state (used by state sweeps)."""
+        threshold = self.preset.success_threshold
+        assert threshold is not None  # every DMC preset has one (tested)
+        return float(self._dm_env.task.get_reward(self._dm_env.physics)) >= threshold
+
     # ------------------------------------------------------------ state (sweeps)
     @property
-    def _physics(self) -> Any:
-        return self._dm_env.physics
+    def _mj_model(self) -> Any:
+        return self._dm_env.physics.model.ptr
 
     @property
-    def state_names(self) -> tuple[str, ...]:
-        """``qpos`` then ``qvel`` entries, named after the joints."""
-        from vlm_reward.envs.humanoid import _state_names
+    def _mj_data(self) -> Any:
+        return self._dm_env.physics.data.ptr
 
-        return _state_names(self._physics.model.ptr)
-
-    def get_state(self) -> np.ndarray:
-        """``qpos`` then ``qvel`` as one float64 vector."""
-        data = self._physics.data
-        return np.concatenate([data.qpos, data.qvel]).astype(np.float64)
-
-    def set_state(self, state: Any) -> None:
-        """Set ``qpos`` then ``qvel`` (``len(state_names)`` values) and recompute positions."""
-        arr = check_state(state, self.state_names)
-        physics = self._physics
-        nq = physics.model.nq
-        with physics.reset_context():
-            physics.data.qpos[:] = arr[:nq]
-            physics.data.qvel[:] = arr[nq:]
+    def _write_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        physics = self._dm_env.physics
+        with physics.reset_context():  # recomputes positions, so the next frame shows it
+            physics.data.qpos[:] = qpos
+            physics.data.qvel[:] = qvel

@@ -26,14 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from vlm_reward.envs.checks import check_state
-from vlm_reward.envs.suites.base import SuiteEnv, require_suite, use_headless_mujoco
+from vlm_reward.envs.suites.base import MujocoState, SuiteEnv, require_suite, use_headless_mujoco
 from vlm_reward.errors import ConfigError
 
 __all__ = ["MetaWorldEnv"]
 
 
-class MetaWorldEnv(SuiteEnv):
+class MetaWorldEnv(MujocoState, SuiteEnv):
     """A Meta-World v3 task (e.g. ``door-open``) as a suite env.
 
     Args:
@@ -87,21 +86,20 @@ class MetaWorldEnv(SuiteEnv):
         up_z = inner.data.cam_xmat[cam].reshape(3, 3)[2, 1]  # world z of the image's up axis
         return frame[::-1, ::-1] if up_z < 0 else frame  # a 180 degree turn, not a mirror
 
+    def is_success(self) -> bool:
+        """Meta-World's success flag judged on the current state (used by state sweeps)."""
+        inner = self._inner
+        _, info = inner.evaluate_state(inner._get_obs(), np.zeros(4, dtype=np.float32))
+        return bool(info["success"])
+
     # ------------------------------------------------------------ state (sweeps)
     @property
-    def state_names(self) -> tuple[str, ...]:
-        """``qpos`` then ``qvel`` entries of the scene, named after the joints."""
-        from vlm_reward.envs.humanoid import _state_names
+    def _mj_model(self) -> Any:
+        return self._inner.model
 
-        return _state_names(self._inner.model)
+    @property
+    def _mj_data(self) -> Any:
+        return self._inner.data
 
-    def get_state(self) -> np.ndarray:
-        """``qpos`` then ``qvel`` as one float64 vector."""
-        data = self._inner.data
-        return np.concatenate([data.qpos, data.qvel]).astype(np.float64)
-
-    def set_state(self, state: Any) -> None:
-        """Set ``qpos`` then ``qvel`` (``len(state_names)`` values); the next frame shows it."""
-        arr = check_state(state, self.state_names)
-        nq = self._inner.model.nq
-        self._inner.set_state(arr[:nq], arr[nq:])
+    def _write_state(self, qpos: np.ndarray, qvel: np.ndarray) -> None:
+        self._inner.set_state(qpos, qvel)

@@ -149,8 +149,9 @@ _ALL: tuple[Preset, ...] = (
         ("a robot arm far away from the target", "a robot arm pointing away from the target")),
     _mw("push", "corner3", "a robot arm pushing a puck onto the green goal mark",
         ("a puck far away from the goal mark", "a robot arm far away from the puck")),
-    _dmc("cartpole-swingup", 0.8,
-         "the pole near upright with the cart near the centre of the rail",
+    _dmc("cartpole-swingup", 0.9,
+         "the pole within about 35 degrees of upright, the cart near the centre of the rail, "
+         "both slow",
          "a pole balanced upright on top of a cart", "a pole attached to a cart on a rail",
          ("a pole hanging down below the cart", "a pole lying sideways next to the cart")),
     _dmc("walker-stand", 0.9,
