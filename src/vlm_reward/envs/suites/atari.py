@@ -11,9 +11,7 @@ Freeway: at least one crossing); games without a natural success state (Breakout
 ``success`` key. The episode ends when the game does, or after ``episode_length`` steps if
 given.
 
-Example:
-    >>> import gymnasium as gym, vlm_reward.envs  # doctest: +SKIP
-    >>> env = gym.make("vlm_reward/atari-pong-v0", width=224, height=224)  # doctest: +SKIP
+Usage examples: docs/suites.md.
 """
 
 from __future__ import annotations

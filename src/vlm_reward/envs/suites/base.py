@@ -15,7 +15,7 @@ import importlib
 import math
 import os
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -54,6 +54,8 @@ class SuiteEnv(gym.Env):
 
     Subclass hooks: :meth:`_make_inner`, :meth:`_success` (None = no success defined),
     :meth:`_render_inner`. The observation and action spaces are the inner env's.
+    ``episode_length="preset"`` takes the preset's length; None runs until the suite ends
+    the episode itself.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 30}
@@ -65,7 +67,7 @@ class SuiteEnv(gym.Env):
         render_mode: str | None = "rgb_array",
         width: int = 224,
         height: int = 224,
-        episode_length: int | None = -1,
+        episode_length: int | Literal["preset"] | None = "preset",
         camera: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -77,7 +79,7 @@ class SuiteEnv(gym.Env):
         self.preset: Preset = PRESETS[env_id]
         self.render_mode = render_mode
         self.width, self.height = check_render_size(width, height)
-        if episode_length == -1:  # "the preset's length"
+        if episode_length == "preset":
             episode_length = self.preset.episode_length
         self.episode_length = None if episode_length is None else check_episode_length(
             episode_length

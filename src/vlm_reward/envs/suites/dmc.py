@@ -10,9 +10,7 @@ task reward (every DMC reward lies in [0, 1]) at or above the preset's documente
 MuJoCo renders through OpenGL; without a display this module sets ``MUJOCO_GL=egl`` before
 dm_control is imported (set ``MUJOCO_GL=osmesa`` yourself for pure software rendering).
 
-Example:
-    >>> import gymnasium as gym, vlm_reward.envs  # doctest: +SKIP
-    >>> env = gym.make("vlm_reward/dmc-cartpole-swingup-v0", width=64, height=64)  # doctest: +SKIP
+Usage examples: docs/suites.md.
 """
 
 from __future__ import annotations

@@ -15,9 +15,7 @@ terminate early.
 MuJoCo renders through OpenGL; without a display this module sets ``MUJOCO_GL=egl`` before
 metaworld (and so mujoco) is imported.
 
-Example:
-    >>> import gymnasium as gym, vlm_reward.envs  # doctest: +SKIP
-    >>> env = gym.make("vlm_reward/metaworld-door-open-v0", width=224, height=224)  # doctest: +SKIP
+Usage examples: docs/suites.md.
 """
 
 from __future__ import annotations
