@@ -254,3 +254,15 @@ def test_shipped_suite_configs_equal_the_generator_output(tmp_path):
     assert len(written) == len(PRESETS) + len(SUITES)
     for path in written:
         assert (ROOT / "configs" / path.name).read_text() == path.read_text(), path.name
+
+
+def test_docs_show_every_preset_with_its_frame_prompts_and_success_rule():
+    text = (ROOT / "docs/suites.md").read_text()
+    for preset in PRESETS.values():
+        section = text.split(f"#### `{preset.env_id}`", 1)
+        assert len(section) == 2, preset.env_id
+        body = section[1].split("####", 1)[0]
+        image = f"images/suite_{preset.suite}_{preset.task.replace('-', '_')}.png"
+        assert image in body and (ROOT / "docs" / image).stat().st_size < 60_000
+        for sentence in (preset.goal, preset.baseline, *preset.negatives, preset.success):
+            assert sentence in body, (preset.env_id, sentence)
