@@ -11,11 +11,17 @@ Every env renders ``rgb_array`` frames at the ``width``/``height`` it is given, 
 ``info["success"]`` on every step, has a fixed ``episode_length`` (truncation, never
 termination), and offers ``env.unwrapped.set_state(state)`` with ``env.unwrapped.state_names``.
 The env classes are imported lazily, so importing this package stays cheap.
+
+It also registers the benchmark-suite presets (Meta-World, DeepMind Control, Atari) of
+:mod:`vlm_reward.envs.suites` as ``vlm_reward/<suite>-<task>-v0``; their suite packages are
+optional extras, imported only when such an env is made.
 """
 
 from __future__ import annotations
 
 import gymnasium as gym
+
+from vlm_reward.envs.suites import register_suite_envs
 
 __all__ = ["CARTPOLE_ID", "ENV_IDS", "HUMANOID_ID", "MOUNTAIN_CAR_ID", "register_envs"]
 
@@ -40,6 +46,7 @@ def register_envs() -> None:
     for env_id, entry_point in _ENTRY_POINTS.items():
         if env_id not in gym.registry:
             gym.register(id=env_id, entry_point=entry_point)
+    register_suite_envs()
 
 
 register_envs()
