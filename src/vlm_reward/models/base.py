@@ -26,7 +26,7 @@ from vlm_reward.preprocess import as_frame_batch
 __all__ = ["Embedder"]
 
 _E = TypeVar("_E", bound="Embedder")
-#: fast-path switches that change no output (thread count only reorders the same sums' work)
+#: fast-path switches that leave the embeddings as they are (the thread count splits the work)
 _NEUTRAL_SWITCHES = ("num_threads",)
 
 
