@@ -98,12 +98,10 @@ def run(
 
     from vlm_reward import load_model
     from vlm_reward.distributed import RayEmbedder, init_ray, shutdown_ray
-    from vlm_reward.distributed.worker import RANDOM_WEIGHTS_SEED
 
     commit = _git_commit()  # at the start: the code that is measured
     frames = render_frames(n_frames)
     _log(f"in-process: loading {model} ({precision})")
-    torch.manual_seed(RANDOM_WEIGHTS_SEED)  # random specs: the same weights as the Ray workers
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         local = load_model(model, device="cpu", precision=precision, batch_size=batch_size)
@@ -151,7 +149,7 @@ def run(
                 _log(f"round {r + 1}/{rounds} {name}: {n_frames / seconds:.2f} frames/s")
     finally:
         for emb in embedders:
-            emb.shutdown()
+            emb.close()
         shutdown_ray()
 
     reference = outputs["in-process"]

@@ -14,6 +14,7 @@ __all__ = [
     "FrameError",
     "ModelNotFoundError",
     "PromptError",
+    "RayWorkerError",
     "VLMRewardError",
     "WeightsUnavailableError",
 ]
@@ -49,6 +50,10 @@ class PromptError(VLMRewardError, ValueError):
 
 class EnvError(VLMRewardError):
     """An environment that cannot be used as asked (e.g. it cannot render rgb_array)."""
+
+
+class RayWorkerError(VLMRewardError, RuntimeError):
+    """Ray workers could not start, all of them died, or their embedder was closed."""
 
 
 class DependencyNotInstalled(VLMRewardError, ImportError):

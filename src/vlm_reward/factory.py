@@ -76,9 +76,7 @@ def build_reward_model(cfg: RewardConfig, env: EnvConfig | None = None) -> Rewar
     try:
         reward = build_frame_reward(cfg, embedder, env)
     except BaseException:
-        close = getattr(embedder, "close", None)
-        if callable(close):
-            close()
+        embedder.close()
         raise
     mix = RewardMix(
         vlm_weight=cfg.vlm_weight, env_weight=cfg.env_weight, normalize=cfg.normalize,
@@ -113,7 +111,7 @@ def build_frame_reward(
     if cfg.negatives:
         temperature = cfg.temperature
         if temperature is None:
-            temperature = getattr(embedder, "logit_scale", None)
+            temperature = embedder.logit_scale
             if temperature is None:
                 raise ConfigError(
                     f"reward.temperature: {embedder.name!r} exposes no logit scale to use as "

@@ -46,7 +46,7 @@ def ray_emb(ray_instance: None, tiny_clip_dir: Path) -> Iterator[RayEmbedder]:
         precision="fp32", batch_size=BATCH,
     )
     yield emb
-    emb.shutdown()
+    emb.close()
 
 
 @pytest.fixture(scope="module")
@@ -112,6 +112,32 @@ def test_accepts_what_the_interface_accepts(ray_emb: RayEmbedder, local: Embedde
     strided = _frames(10, seed=3)[::2]  # non-contiguous input is fine
     torch.testing.assert_close(ray_emb.encode_images(strided), local.encode_images(strided),
                                atol=1e-5, rtol=1e-5)
+
+
+def test_shares_embedding_cache_entries_with_in_process(
+    ray_emb: RayEmbedder, local: Embedder, tmp_path: Path
+) -> None:
+    from vlm_reward.evaluation.cache import embed_frames
+
+    assert ray_emb.fingerprint() == local.fingerprint()
+    frames = _frames(6, seed=7)
+    want = embed_frames(local, frames, cache_dir=tmp_path)
+    calls = ray_emb.image_calls
+    torch.testing.assert_close(embed_frames(ray_emb, frames, cache_dir=tmp_path), want)
+    assert ray_emb.image_calls == calls  # served from the in-process run's entry
+
+
+@pytest.mark.slow
+def test_with_block_kills_the_actors_and_leaves_a_joined_ray(tiny_clip_dir: Path) -> None:
+    with RayEmbedder.create(str(tiny_clip_dir), num_workers=1, num_cpus_per_worker=0.5,
+                            device="cpu", precision="fp32") as emb:
+        worker = emb.workers[0]
+        assert emb.encode_images(_frames(2)).shape == (2, emb.embed_dim)
+    with pytest.raises(ray.exceptions.RayActorError):
+        ray.get(worker.info.remote(), timeout=60)
+    with pytest.raises(RayWorkerError, match="closed"):
+        emb.encode_text(["a cart"])
+    assert ray.is_initialized()  # started by the test's fixture, so it is not ours to stop
 
 
 def test_work_is_split_across_both_workers(ray_emb: RayEmbedder) -> None:
@@ -223,8 +249,8 @@ def test_workers_lost_for_good_are_dropped_then_reported(  # runs last: uses up 
     ray.kill(ray_emb.workers[0], no_restart=True)
     with pytest.raises(RayWorkerError, match="all 2 Ray workers died"):
         ray_emb.encode_images(frames)
-    ray_emb.shutdown()
-    ray_emb.shutdown()  # idempotent
-    with pytest.raises(RayWorkerError, match="shut down"):
+    ray_emb.close()
+    ray_emb.close()  # idempotent
+    with pytest.raises(RayWorkerError, match="closed"):
         ray_emb.encode_images(frames)
     assert ray.is_initialized()  # the embedder did not start Ray, so it leaves it running

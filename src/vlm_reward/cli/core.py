@@ -245,6 +245,7 @@ def read_frames(path: Path) -> list[Any]:
 
 @app.command()
 def score(
+    ctx: typer.Context,
     frames: list[Path] = typer.Argument(..., help="Image files, videos or .npy frame arrays."),
     model: str = typer.Option("demo", "--model", "-m", help="Model spec (see `models`)."),
     goal: list[str] = typer.Option(..., "--goal", "-g", help="Goal sentence (repeatable)."),
@@ -272,6 +273,7 @@ def score(
         warnings.simplefilter("always")
         embedder = load_model(model, device=options.device, precision=options.precision,
                               batch_size=batch_size, cache_dir=cache_dir, offline=options.offline)
+        ctx.call_on_close(embedder.close)  # closed however the command ends
         rm = RewardModel.from_prompts(embedder, goal, baseline or None, alpha)
     for w in caught:
         Console(stderr=True).print(f"[yellow]warning:[/] {w.message}", highlight=False)

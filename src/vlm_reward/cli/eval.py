@@ -58,11 +58,16 @@ _NOCACHE = typer.Option(False, "--no-cache", help="Do not read or write the embe
 _PROGRESS = typer.Option(True, "--progress/--no-progress", help="Progress bars on stderr.")
 
 
-def _load(spec: str, batch_size: int) -> Any:
+def _load(spec: str, batch_size: int, ctx: typer.Context | None = None) -> Any:
+    """Load ``spec`` with the global options; with the command's ``ctx``, the model is closed
+    when the command ends, however it ends (without one the caller closes it)."""
     from vlm_reward.models import load_model
 
-    return load_model(spec, device=options.device, precision=options.precision,
-                      batch_size=batch_size, offline=options.offline)
+    embedder = load_model(spec, device=options.device, precision=options.precision,
+                          batch_size=batch_size, offline=options.offline)
+    if ctx is not None:
+        ctx.call_on_close(embedder.close)
+    return embedder
 
 
 def _print_json(data: Any) -> None:
@@ -228,6 +233,7 @@ def import_labels_cmd(
 
 @eval_app.command("sweep")
 def sweep_cmd(
+    ctx: typer.Context,
     env: str = typer.Option(..., "--env", "-e", help="Gymnasium id."),
     model: str = _MODEL,
     goal: list[str] = _GOAL,
@@ -261,7 +267,7 @@ def sweep_cmd(
     fixed = _fix(fix)
     variable = variable or _default_variable(env, kwargs)
     out = out or Path("sweeps") / f"{_slug(env)}-{variable}"
-    embedder = _load(model, batch_size)
+    embedder = _load(model, batch_size, ctx)
     result = run_state_sweep(embedder, out, env, variable, goal=goal, baseline=baseline or None,
                              alphas=alpha, n=n, low=low, high=high, fix=fixed,
                              seed=seed, width=width, height=height, env_kwargs=kwargs,
@@ -288,6 +294,7 @@ def _settings(ds: Any, model: str, goal: list[str], baseline: list[str] | None,
 
 @eval_app.command("alpha")
 def alpha_cmd(
+    ctx: typer.Context,
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     model: str = _MODEL,
     goal: list[str] = _GOAL,
@@ -325,7 +332,7 @@ def alpha_cmd(
         raise ConfigError(f"--x: no state variable {x_name!r}; choose from "
                           f"{', '.join(ds.state_names)}")
     x_values = ds.states[x_name] if x_name else np.arange(len(ds), dtype=np.float64)
-    embedder = _load(model, batch_size)
+    embedder = _load(model, batch_size, ctx)
     emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
     reward = build_reward(embedder, goal, baseline or None, 0.0)
     result = alpha_sweep(emb, reward, values, ref, n_boot=n_boot, seed=seed)
@@ -399,6 +406,7 @@ def _read_pairs_file(path: Path) -> list[str]:
 
 @eval_app.command("prompts")
 def prompts_cmd(
+    ctx: typer.Context,
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     model: str = _MODEL,
     pair: list[str] | None = typer.Option(None, "--pair",
@@ -432,7 +440,7 @@ def prompts_cmd(
     pairs = [parse_prompt_pair(t) for t in texts]
     ds = load_dataset(dataset)
     ref = resolve_reference(ds, reference)
-    embedder = _load(model, batch_size)
+    embedder = _load(model, batch_size, ctx)
     rows = compare_prompts(embedder, ds, ref, pairs, alpha=alpha, rank_by=rank_by,
                            n_boot=n_boot, seed=seed, cache=not no_cache,
                            progress=progress and not as_json)
@@ -473,6 +481,7 @@ def _load_rewards(path: Path, n: int) -> Any:
 
 @eval_app.command("metrics")
 def metrics_cmd(
+    ctx: typer.Context,
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model spec (or --rewards)."),
     goal: list[str] | None = typer.Option(None, "--goal", "-g", help="Goal prompt; repeatable."),
@@ -512,7 +521,7 @@ def metrics_cmd(
             raise ConfigError("metrics: give --model and --goal (or --rewards FILE)")
         if alpha > 0 and not baseline:
             raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
-        embedder = _load(model, batch_size)
+        embedder = _load(model, batch_size, ctx)
         emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
         values = build_reward(embedder, goal, baseline or None, alpha)(emb).numpy()
         source = model

@@ -9,7 +9,8 @@ import Ray; Ray is imported when it is first used.
 from __future__ import annotations
 
 from vlm_reward.distributed.cluster import init_ray, ray_started_here, require_ray, shutdown_ray
-from vlm_reward.distributed.embedder import RayEmbedder, RayWorkerError
+from vlm_reward.distributed.embedder import RayEmbedder
+from vlm_reward.errors import RayWorkerError
 
 __all__ = [
     "RayEmbedder",

@@ -21,12 +21,17 @@ and re-runs the chunks that were in flight on it (``max_task_retries=-1``: retri
 the actor can restart). Each actor incarnation carries a random token, so the driver notices a
 restart, logs a warning and counts it in :attr:`RayEmbedder.worker_restarts`. An actor that is
 gone for good (restarts used up, node lost) is dropped and its chunks go to the others; only if
-no actor is left does the call fail with :class:`RayWorkerError`.
+no actor is left does the call fail with :class:`~vlm_reward.errors.RayWorkerError`.
+
+Lifetime: :meth:`RayEmbedder.close` (or leaving a ``with`` block) kills the actors and stops
+the Ray instance if :meth:`RayEmbedder.create` started it; a cluster joined by address, or a
+Ray connection made before ``create``, is left running for its owner.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 from collections import deque
@@ -38,25 +43,21 @@ import torch
 from vlm_reward.device import PRECISIONS
 from vlm_reward.distributed.cluster import init_ray, ray_started_here, require_ray, shutdown_ray
 from vlm_reward.distributed.worker import EmbedWorker, WorkerInfo
-from vlm_reward.errors import ConfigError, VLMRewardError
+from vlm_reward.errors import ConfigError, RayWorkerError, VLMRewardError
 from vlm_reward.models.base import Embedder
 from vlm_reward.preprocess import as_frame_batch
 
-__all__ = ["RayEmbedder", "RayWorkerError"]
+__all__ = ["RayEmbedder"]
 
 logger = logging.getLogger(__name__)
 
 _DEVICES = ("auto", "cpu", "cuda")
 
 
-class RayWorkerError(VLMRewardError, RuntimeError):
-    """Ray workers could not start or all of them died; the message says what to check."""
-
-
 class RayEmbedder(Embedder):
     """Reward-model inference spread over Ray actors, behind the :class:`Embedder` interface.
 
-    Build it with :meth:`create`; release the actors with :meth:`shutdown` or a ``with`` block.
+    Build it with :meth:`create`; release the actors with :meth:`close` or a ``with`` block.
 
     Attributes:
         num_workers: actors still alive (and able to restart).
@@ -188,7 +189,7 @@ class RayEmbedder(Embedder):
         """Handles of the live actors (for monitoring and fault drills)."""
         return [w for w, alive in zip(self._workers, self._alive, strict=True) if alive]
 
-    def shutdown(self) -> None:
+    def close(self) -> None:
         """Kill the actors; stop Ray too if :meth:`create` started it. Safe to call twice."""
         if self._closed:
             return
@@ -202,11 +203,17 @@ class RayEmbedder(Embedder):
         if self._owns_ray:
             shutdown_ray()
 
-    def __enter__(self) -> RayEmbedder:
-        return self
+    def fingerprint(self) -> dict[str, Any]:
+        """The replicas' own fingerprint, so Ray and in-process runs share cache entries.
 
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+        Replicas that loaded different files (another node's copy of the weights) differ, and
+        then all of them together make the fingerprint.
+        """
+        prints = {json.dumps(i["fingerprint"], sort_keys=True): i["fingerprint"]
+                  for i in self.worker_infos}
+        if len(prints) == 1:
+            return next(iter(prints.values()))
+        return {"replicas": [prints[k] for k in sorted(prints)]}
 
     def __repr__(self) -> str:
         return (
@@ -285,7 +292,7 @@ class RayEmbedder(Embedder):
     def _ray(self) -> Any:
         if self._closed:
             raise RayWorkerError(
-                "this RayEmbedder has been shut down; create a new one with RayEmbedder.create"
+                "this RayEmbedder has been closed; create a new one with RayEmbedder.create"
             )
         return require_ray()
 

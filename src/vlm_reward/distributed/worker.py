@@ -17,10 +17,7 @@ import numpy as np
 
 from vlm_reward.errors import VLMRewardError
 
-__all__ = ["RANDOM_WEIGHTS_SEED", "EmbedWorker", "WorkerInfo"]
-
-#: torch seed set before loading ``ARCH/random`` specs, so all replicas share their weights
-RANDOM_WEIGHTS_SEED = 0
+__all__ = ["EmbedWorker", "WorkerInfo"]
 
 WorkerInfo = dict[str, Any]
 
@@ -48,10 +45,6 @@ class EmbedWorker:
         if device == "auto":
             # Ray sets CUDA_VISIBLE_DEVICES to the GPUs it gave this actor, so "cuda" is ours.
             device = "cuda" if ray.get_gpu_ids() and torch.cuda.is_available() else "cpu"
-        if spec.rpartition("/")[2] == "random":
-            # Every replica of a random-weight model must hold the *same* weights, or a
-            # frame's reward would depend on which worker embedded it.
-            torch.manual_seed(RANDOM_WEIGHTS_SEED)
         self.init_error: VLMRewardError | None = None
         try:
             with warnings.catch_warnings():
@@ -82,6 +75,7 @@ class EmbedWorker:
             "dtype": str(emb.dtype).removeprefix("torch."),
             "embed_dim": emb.embed_dim,
             "is_random": emb.is_random,
+            "fingerprint": emb.fingerprint(),
             "calls": self.calls,
         }
 

@@ -1,15 +1,15 @@
 """On-disk cache of image embeddings, so repeated analyses of a dataset do not re-embed it.
 
-The key covers everything that changes the embeddings: the model spec (plus, for a local
-folder or file, the names, sizes and modification times of its weight files), the embedder
-class, compute dtype, embedding size, the preprocessing settings (resize, crop, mean/std), and a
-hash of the frame bytes and shape. Alpha, prompts and the reference do not change image
+The key is the embedder's own :meth:`~vlm_reward.models.base.Embedder.fingerprint` (model
+spec, the weight files as loaded, precision, device type, preprocessing, fast-path switches:
+everything that changes the embeddings, for every spec form and backend) plus a hash of the
+frame bytes and shape. A checkpoint retrained in place therefore misses, while the Ray backend
+shares entries with the in-process one. Alpha, prompts and the reference do not change image
 embeddings and are not part of the key, which is why an alpha or prompt sweep embeds once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Callable
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from vlm_reward.models.base import Embedder
 
-__all__ = ["EmbeddingCache", "embed_frames", "embedder_fingerprint", "frames_digest"]
+__all__ = ["EmbeddingCache", "embed_frames", "frames_digest"]
 
 
 def frames_digest(frames: np.ndarray, rows_per_chunk: int = 256) -> str:
@@ -35,38 +35,6 @@ def frames_digest(frames: np.ndarray, rows_per_chunk: int = 256) -> str:
     for start in range(0, frames.shape[0], rows_per_chunk):
         h.update(np.ascontiguousarray(frames[start : start + rows_per_chunk]).data)
     return h.hexdigest()
-
-
-def _files_fingerprint(path: Path) -> list[list[Any]]:
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    out = []
-    for p in files:
-        st = p.stat()
-        out.append([str(p.relative_to(path)) if p != path else p.name, st.st_size,
-                    st.st_mtime_ns])
-    return out
-
-
-def embedder_fingerprint(embedder: Embedder) -> dict[str, Any]:
-    """Everything about an embedder that changes image embeddings, as JSON-able data."""
-    info: dict[str, Any] = {
-        "spec": embedder.name,
-        "class": type(embedder).__name__,
-        "dtype": str(embedder.dtype),
-        "embed_dim": int(embedder.embed_dim),
-    }
-    preprocess = getattr(embedder, "preprocess", None)
-    if dataclasses.is_dataclass(preprocess) and not isinstance(preprocess, type):
-        info["preprocess"] = dataclasses.asdict(preprocess)
-    elif preprocess is not None:
-        info["preprocess"] = repr(preprocess)
-    local = Path(str(embedder.name).removeprefix("local-dir:"))
-    try:
-        if local.exists():
-            info["files"] = _files_fingerprint(local.resolve())
-    except OSError:
-        pass
-    return info
 
 
 class EmbeddingCache:
@@ -81,7 +49,7 @@ class EmbeddingCache:
 
     def key(self, embedder: Embedder, frames: np.ndarray) -> str:
         payload = json.dumps(
-            {"embedder": embedder_fingerprint(embedder), "frames": frames_digest(frames)},
+            {"embedder": embedder.fingerprint(), "frames": frames_digest(frames)},
             sort_keys=True,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -150,7 +118,7 @@ def embed_frames(
     emb = torch.cat(chunks).float()
     if cache is not None:
         cache.save(key, emb.numpy(), {
-            "embedder": embedder_fingerprint(embedder),
+            "embedder": embedder.fingerprint(),
             "n_frames": int(frames.shape[0]),
             "frame_shape": list(frames.shape[1:]),
         })

@@ -123,9 +123,9 @@ def compare_models(
     rows = []
     for spec in specs:
         start = time.perf_counter()
-        embedder = load(spec)
-        emb = embed_dataset(embedder, ds, cache=cache, progress=progress)
-        rewards = build_reward(embedder, goal, baseline, alpha)(emb).numpy()
+        with load(spec) as embedder:  # closed before the next model loads
+            emb = embed_dataset(embedder, ds, cache=cache, progress=progress)
+            rewards = build_reward(embedder, goal, baseline, alpha)(emb).numpy()
         metrics = evaluate_rewards(rewards, ref, n_boot=n_boot, seed=seed)
         rows.append(ModelRow(spec, count_parameters(embedder), int(embedder.embed_dim),
                              bool(embedder.is_random), metrics, time.perf_counter() - start))

@@ -8,12 +8,13 @@ Model specs (``vlm-reward models`` prints this table and every known architectur
     ``local-dir:PATH`` or ``PATH``    a folder with ``open_clip_config.json`` + weights
     ``hf-hub:org/repo``               an open_clip model on the Hugging Face Hub
     ``hf:PATH`` or ``PATH``           a transformers CLIPModel / SiglipModel folder (extra ``hf``)
+    ``NAME`` or ``NAME:ARGUMENT``     a backend added with :func:`register_backend`
 """
 
 from __future__ import annotations
 
 from vlm_reward.models.base import Embedder
-from vlm_reward.models.loading import BACKENDS, load_model, register_backend
-from vlm_reward.models.specs import ModelSpec, parse_spec
+from vlm_reward.models.loading import load_model
+from vlm_reward.models.specs import BACKENDS, ModelSpec, parse_spec, register_backend
 
 __all__ = ["BACKENDS", "Embedder", "ModelSpec", "load_model", "parse_spec", "register_backend"]

@@ -180,7 +180,7 @@ def apply_fast_path(
             "or turn the switch off"
         )
 
-    model = embedder.model  # type: ignore[attr-defined]
+    model: Any = getattr(embedder, "model", None)  # no model: no tower switches (see above)
     if visual is not None and _has_conv2d(visual, min_count=2):
         if fp.channels_last:
             visual.to(memory_format=torch.channels_last)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,12 @@ class TransformersEmbedder(Embedder):
         device: torch.device,
         dtype: torch.dtype,
         batch_size: int = 64,
+        weight_files: Sequence[Path] = (),
     ) -> None:
         cfg = model.config
         embed_dim = int(getattr(cfg, "projection_dim", 0) or cfg.text_config.hidden_size)
         super().__init__(name=name, device=device, dtype=dtype, embed_dim=embed_dim,
-                         batch_size=batch_size)
+                         batch_size=batch_size, weight_files=weight_files)
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.preprocess = preprocess
@@ -208,6 +210,7 @@ def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedde
     return TransformersEmbedder(
         model, tokenizer, preprocess, model_type=model_type, context_length=context_length,
         name=spec.text, device=opts.device, dtype=opts.dtype, batch_size=opts.batch_size,
+        weight_files=[folder],  # config, weights (shards too), tokenizer, preprocessor config
     )
 
 

@@ -1,14 +1,15 @@
 """Resolve a model spec to an :class:`Embedder` through a small registry (kind -> resolver).
 
 :func:`parse_spec` turns the string into a :class:`ModelSpec` (strict: typos and unknown tags
-fail here, listing close matches), then the resolver registered for its kind loads it.
-Third-party backends can add kinds with :func:`register_backend`.
+fail here, listing close matches), then the resolver for its kind loads it: a built-in one
+here, or a third-party backend added with :func:`~vlm_reward.models.specs.register_backend`
+(specs ``NAME`` and ``NAME:ARGUMENT``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +19,12 @@ from vlm_reward.device import resolve_device, resolve_precision
 from vlm_reward.errors import ConfigError, ModelNotFoundError
 from vlm_reward.models.base import Embedder
 from vlm_reward.models.open_clip_backend import LoadOptions
-from vlm_reward.models.specs import ModelSpec, parse_spec
+from vlm_reward.models.specs import BACKENDS, BUILTIN_KINDS, ModelSpec, Resolver, parse_spec
 
 if TYPE_CHECKING:
     from vlm_reward.models.acceleration import FastPath
 
-__all__ = ["BACKENDS", "LoadOptions", "Resolver", "load_model", "register_backend"]
-
-Resolver = Callable[[ModelSpec, LoadOptions], Embedder]
+__all__ = ["LoadOptions", "load_model"]
 
 
 def _open_clip(spec: ModelSpec, opts: LoadOptions) -> Embedder:
@@ -40,20 +39,9 @@ def _transformers(spec: ModelSpec, opts: LoadOptions) -> Embedder:
     return load_transformers(spec, opts)
 
 
-BACKENDS: dict[str, Resolver] = {
-    "open_clip_tag": _open_clip,
-    "open_clip_random": _open_clip,
-    "open_clip_file": _open_clip,
-    "open_clip_dir": _open_clip,
-    "open_clip_hub": _open_clip,
-    "hf_dir": _transformers,
-    "hf_hub_dir": _transformers,
+_BUILTIN: dict[str, Resolver] = {
+    kind: _transformers if kind.startswith("hf_") else _open_clip for kind in BUILTIN_KINDS
 }
-
-
-def register_backend(kind: str, resolver: Resolver) -> None:
-    """Register ``resolver`` for spec kind ``kind`` (overrides an existing one)."""
-    BACKENDS[kind] = resolver
 
 
 def load_model(
@@ -99,11 +87,11 @@ def load_model(
     parsed = parse_spec(spec)
     dev = resolve_device(device)
     dtype = resolve_precision(precision, dev)
-    resolver = BACKENDS.get(parsed.kind)
-    if resolver is None:
+    resolver = _BUILTIN.get(parsed.kind) or BACKENDS.get(parsed.kind)
+    if resolver is None:  # a ModelSpec kind that no resolver serves: a bug, not a user mistake
         raise ModelNotFoundError(
-            f"model {spec!r}: no backend registered for kind {parsed.kind!r}; "
-            f"known: {', '.join(sorted(BACKENDS))}"
+            f"model {spec!r}: no backend for kind {parsed.kind!r}; known: "
+            f"{', '.join([*BUILTIN_KINDS, *sorted(BACKENDS)])}"
         )
     opts = LoadOptions(device=dev, dtype=dtype, batch_size=batch_size,
                        cache_dir=None if cache_dir is None else str(cache_dir), offline=offline)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class OpenCLIPEmbedder(Embedder):
         dtype: torch.dtype,
         batch_size: int = 64,
         is_random: bool = False,
+        weight_files: Sequence[Path] = (),
     ) -> None:
         embed_dim = int(model.text_projection.shape[-1]) if _has_text_proj(model) else None
         if embed_dim is None:
@@ -73,7 +75,7 @@ class OpenCLIPEmbedder(Embedder):
             embed_dim = int(probe.shape[-1])
         super().__init__(
             name=name, device=device, dtype=dtype, embed_dim=embed_dim,
-            batch_size=batch_size, is_random=is_random,
+            batch_size=batch_size, is_random=is_random, weight_files=weight_files,
         )
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -126,6 +128,7 @@ def load_open_clip(spec: ModelSpec, opts: LoadOptions) -> OpenCLIPEmbedder:
     import open_clip
 
     is_random = False
+    weight_files: list[Path] = []  # what the weights were read from, for the fingerprint
     if spec.kind == "open_clip_tag":
         assert spec.arch and spec.tag  # guaranteed by parse_spec
         from open_clip.pretrained import get_pretrained_cfg
@@ -136,6 +139,7 @@ def load_open_clip(spec: ModelSpec, opts: LoadOptions) -> OpenCLIPEmbedder:
         model = _build_arch(spec, spec.arch, opts, quick_gelu=bool(pcfg.get("quick_gelu")),
                             preprocess_cfg=pp)
         _load_weights(model, ckpt, spec)
+        weight_files = [ckpt]
         tokenizer_name = spec.arch
     elif spec.kind in ("open_clip_random", "open_clip_file"):
         assert spec.arch
@@ -150,6 +154,7 @@ def load_open_clip(spec: ModelSpec, opts: LoadOptions) -> OpenCLIPEmbedder:
         if spec.kind == "open_clip_file":
             assert spec.path
             _load_weights(model, spec.path, spec)
+            weight_files = [spec.path]
         else:
             is_random = True
         tokenizer_name = spec.arch
@@ -160,6 +165,7 @@ def load_open_clip(spec: ModelSpec, opts: LoadOptions) -> OpenCLIPEmbedder:
         ckpt = _folder_checkpoint(folder, spec)
         model = _build_arch(spec, f"local-dir:{folder}", opts)
         _load_weights(model, ckpt, spec)
+        weight_files = [folder]  # config, weights and any tokenizer files
         tokenizer_name = f"local-dir:{folder}"
     else:
         raise ModelNotFoundError(f"model {spec.text!r}: not an open_clip spec ({spec.kind})")
@@ -169,7 +175,7 @@ def load_open_clip(spec: ModelSpec, opts: LoadOptions) -> OpenCLIPEmbedder:
     model = model.to(device=opts.device, dtype=opts.dtype).eval()
     return OpenCLIPEmbedder(
         model, tokenizer, preprocess, name=spec.text, device=opts.device, dtype=opts.dtype,
-        batch_size=opts.batch_size, is_random=is_random,
+        batch_size=opts.batch_size, is_random=is_random, weight_files=weight_files,
     )
 
 

@@ -13,31 +13,51 @@ a spec, and list close matches for a typo, without loading anything. Spec syntax
     hf:org/repo                       the same from the Hugging Face Hub (cached or downloaded)
     /path/folder                      a folder: open_clip if it has open_clip_config.json,
                                       transformers if it has config.json
+    NAME or NAME:ARGUMENT             a backend added with :func:`register_backend`
+
+The backend registry lives here, next to the parser that consults it: a registered ``NAME`` is
+matched before any other form, and the names the built-in forms use are refused.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vlm_reward.errors import ModelNotFoundError
+from vlm_reward.errors import ConfigError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from vlm_reward.models.base import Embedder
+    from vlm_reward.models.open_clip_backend import LoadOptions
 
 __all__ = [
+    "BACKENDS",
+    "BUILTIN_KINDS",
     "BUNDLED_DIR",
     "CHECKPOINT_SUFFIXES",
     "SPEC_SYNTAX",
     "ModelSpec",
+    "Resolver",
     "close_matches",
     "open_clip_architectures",
     "open_clip_tags",
     "parse_spec",
+    "register_backend",
 ]
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_BACKEND_NAME = re.compile(r"[A-Za-z][\w.-]*")
+#: spec prefixes of the built-in forms (``demo`` is a whole spec)
+_BUILTIN_PREFIXES = ("demo", "local-dir", "hf-hub", "hf")
+#: resolver keys of the built-in forms (:attr:`ModelSpec.kind`)
+BUILTIN_KINDS = ("open_clip_tag", "open_clip_random", "open_clip_file", "open_clip_dir",
+                 "open_clip_hub", "hf_dir", "hf_hub_dir")
 
 SPEC_SYNTAX: tuple[tuple[str, str, str], ...] = (
     ("demo", "demo", "the bundled offline demo model (no download)"),
@@ -49,6 +69,7 @@ SPEC_SYNTAX: tuple[tuple[str, str, str], ...] = (
     ("transformers", "hf:FOLDER", "transformers CLIPModel or SiglipModel folder (extra 'hf')"),
     ("transformers", "hf:ORG/REPO", "transformers CLIP/SigLIP repo on the Hub (cached)"),
     ("auto", "FOLDER", "a folder: open_clip_config.json -> open_clip, config.json -> hf"),
+    ("registered", "NAME[:ARGUMENT]", "a backend added with register_backend(NAME, resolver)"),
 )
 
 
@@ -58,12 +79,14 @@ class ModelSpec:
 
     Attributes:
         text: the spec as the user wrote it (used as the embedder's name).
-        kind: resolver key: ``open_clip_tag``, ``open_clip_random``, ``open_clip_file``,
-            ``open_clip_dir``, ``open_clip_hub``, ``hf_dir``, ``hf_hub_dir``.
+        kind: resolver key: one of :data:`BUILTIN_KINDS` (``open_clip_tag``,
+            ``open_clip_random``, ``open_clip_file``, ``open_clip_dir``, ``open_clip_hub``,
+            ``hf_dir``, ``hf_hub_dir``) or the name of a registered backend.
         arch: open_clip architecture name, when the spec names one.
         tag: pretrained tag for ``open_clip_tag``.
         path: file or folder for the local kinds.
         repo: Hugging Face repo id for ``open_clip_hub`` and ``hf_hub_dir``.
+        argument: for a registered backend, the text after ``NAME:`` (None for ``NAME``).
     """
 
     text: str
@@ -72,6 +95,52 @@ class ModelSpec:
     tag: str | None = None
     path: Path | None = None
     repo: str | None = None
+    argument: str | None = None
+
+
+Resolver = Callable[[ModelSpec, "LoadOptions"], "Embedder"]
+
+#: backends added with :func:`register_backend`: name -> resolver
+BACKENDS: dict[str, Resolver] = {}
+
+
+def register_backend(name: str, resolver: Resolver) -> None:
+    """Make the specs ``NAME`` and ``NAME:ARGUMENT`` load through ``resolver(spec, opts)``.
+
+    The resolver gets the parsed :class:`ModelSpec` (``kind == name``, ``argument`` the text
+    after the colon or None) and the resolved load options (device, dtype, batch size, cache
+    folder, offline flag), and returns an :class:`~vlm_reward.models.base.Embedder`.
+    :func:`~vlm_reward.models.load_model` then applies the fast-path switches and the
+    random-weights warning as for any backend. Registering a name again replaces its resolver.
+
+    Raises:
+        ConfigError: ``name`` is malformed (a letter, then letters, digits, ``_ . -``), names a
+            built-in spec form or resolver kind, or an open_clip architecture (``ARCH:FILE``
+            would become ambiguous); or ``resolver`` is not callable.
+
+    Example:
+        >>> from vlm_reward.models import BACKENDS, register_backend
+        >>> register_backend("mine", lambda spec, opts: ...)
+        >>> parse_spec("mine:/data/weights").argument
+        '/data/weights'
+        >>> _ = BACKENDS.pop("mine")
+    """
+    if not isinstance(name, str) or not _BACKEND_NAME.fullmatch(name):
+        raise ConfigError(
+            f"register_backend: name must start with a letter and hold only letters, digits, "
+            f"'_', '.' or '-' (it is used as NAME:ARGUMENT), got {name!r}"
+        )
+    if name in _BUILTIN_PREFIXES or name in BUILTIN_KINDS or name in open_clip_architectures():
+        raise ConfigError(
+            f"register_backend: {name!r} is taken by a built-in spec form or open_clip "
+            "architecture; choose another name"
+        )
+    if not callable(resolver):
+        raise ConfigError(
+            f"register_backend: resolver must be callable as resolver(spec, opts), got "
+            f"{type(resolver).__name__}"
+        )
+    BACKENDS[name] = resolver
 
 
 def open_clip_architectures() -> list[str]:
@@ -117,6 +186,9 @@ def parse_spec(spec: str) -> ModelSpec:
     text = spec.strip()
     if not text:
         raise ModelNotFoundError("model: got an empty spec; try 'demo' or 'ViT-B-32/openai'")
+    name, sep, rest = text.partition(":")
+    if name in BACKENDS:
+        return ModelSpec(text=text, kind=name, argument=rest if sep else None)
     if text == "demo":
         folder = BUNDLED_DIR / "demo"
         if not (folder / "open_clip_config.json").is_file():
@@ -175,6 +247,15 @@ def parse_spec(spec: str) -> ModelSpec:
         raise ModelNotFoundError(
             f"model {text!r}: no such file or folder; give an existing model folder, or "
             "ARCH:FILE for a checkpoint file"
+        )
+    if sep and "/" not in arch:
+        prefixes = [*_BUILTIN_PREFIXES[1:], *BACKENDS]
+        hint = close_matches(arch, [*prefixes, *archs])
+        also = f"; did you mean {', '.join(hint)}?" if hint else ""
+        raise ModelNotFoundError(
+            f"model {text!r}: unknown backend {arch!r} before ':'{also} (prefixes: "
+            f"{', '.join(prefixes)}; or an open_clip architecture for ARCH:FILE, see "
+            "`vlm-reward models`)"
         )
 
     arch, sep, tag = text.partition("/")

@@ -17,7 +17,7 @@ import contextlib
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "fetch_hf_file",
     "fetch_hf_snapshot",
     "fetch_url_file",
+    "files_fingerprint",
     "hf_cache_dir",
     "hf_endpoint",
     "hub_offline",
@@ -290,3 +291,34 @@ def scan_caches(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
                 "size_mb": round(file.stat().st_size / 2**20, 1),
             })
     return found
+
+
+def files_fingerprint(paths: Iterable[Path]) -> list[list[Any]]:
+    """``[path, size, mtime_ns, ctime_ns]`` of each file, and of each file directly inside each
+    folder, sorted: what identifies the weights a model was loaded from.
+
+    A stat rather than a content hash: it costs microseconds even for a multi-gigabyte
+    checkpoint (hashing one would add seconds to every evaluation), and every rewrite in place
+    (a retrained checkpoint, a re-download, a new ``save_pretrained``) moves the modification
+    time. The change time also moves when a copy restores an old modification time
+    (``cp -p``, ``rsync -a``), which a user cannot set back. Paths are absolute and symlinks
+    (the Hugging Face cache's snapshot links) are followed to the file they name. Folders are
+    listed one level deep: model folders are flat, and a run folder full of old checkpoints
+    must not be walked on every call.
+    """
+    files: set[Path] = set()
+    for path in paths:
+        path = Path(path).expanduser().absolute()
+        if path.is_dir():
+            files.update(p for p in path.iterdir() if p.is_file())
+        else:
+            files.add(path)
+    out: list[list[Any]] = []
+    for file in sorted(files):
+        try:
+            st = file.stat()
+        except OSError:  # vanished since loading: record that instead of failing
+            out.append([str(file), None, None, None])
+            continue
+        out.append([str(file), st.st_size, st.st_mtime_ns, st.st_ctime_ns])
+    return out

@@ -66,10 +66,9 @@ def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
 
 
 def _close_reward_model(reward_model: Any) -> None:
-    """Release remote resources (Ray actors) of the embedder, if it holds any."""
-    close = getattr(getattr(reward_model, "embedder", None), "close", None)
-    if callable(close):
-        close()
+    """Release what the ``RewardModel``'s embedder holds (Ray actors, the Ray it started)."""
+    if reward_model is not None:
+        reward_model.embedder.close()
 
 
 def _seed_everything(seed: int) -> None:
@@ -139,9 +138,13 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
     _seed_everything(cfg.seed + done_steps)  # a resumed run does not replay the same noise
 
     reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
-    env = make_vec_env(cfg, reward_model)
-    eval_env = make_eval_env(cfg, reward_model)
-    wandb_run = _init_wandb(cfg, run_dir, resume_run)
+    try:
+        env = make_vec_env(cfg, reward_model)
+        eval_env = make_eval_env(cfg, reward_model)
+        wandb_run = _init_wandb(cfg, run_dir, resume_run)
+    except BaseException:
+        _close_reward_model(reward_model)
+        raise
     try:
         hp = _hyperparameters(cfg)
         batched = reward_model is not None and cfg.reward_mode == "batched"
@@ -260,7 +263,11 @@ def evaluate_run(
     seed = cfg.seed + 20_000 if seed is None else seed
     _seed_everything(seed)
     reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
-    env = make_eval_env(cfg, reward_model)
+    try:
+        env = make_eval_env(cfg, reward_model)
+    except BaseException:
+        _close_reward_model(reward_model)
+        raise
     try:
         try:
             model = _algorithm_class(cfg.algorithm.name).load(latest["model"], device=cfg.device)
