@@ -12,6 +12,7 @@ class GlobalOptions:
     device: str = "auto"
     precision: str = "auto"
     offline: bool = False
+    debug: bool = False
 
 
 options = GlobalOptions()
