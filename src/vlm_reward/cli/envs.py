@@ -6,9 +6,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vlm_reward.cli import app
 from vlm_reward.errors import ConfigError
+from vlm_reward.paths import check_output_path
 
 __all__ = ["render"]
 
@@ -44,6 +46,7 @@ def render(
         write_png,
     )
 
+    check_output_path(out, "--out", "dir")
     if n_frames < 1:
         raise ConfigError(f"--n-frames: expected at least 1, got {n_frames}")
     for name, value in (("--width", width), ("--height", height)):
@@ -69,6 +72,6 @@ def render(
         env.close()
     note = " (resized: the env does not take width/height)" if resized else ""
     console.print(
-        f"saved {n_frames} frames of {env_id} ({shape[1]}x{shape[0]}){note} to {out}",
+        escape(f"saved {n_frames} frames of {env_id} ({shape[1]}x{shape[0]}){note} to {out}"),
         highlight=False,
     )

@@ -16,11 +16,13 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
 from vlm_reward.cli.options import options
 from vlm_reward.errors import ConfigError
+from vlm_reward.paths import check_output_path
 
 __all__ = ["eval_app"]
 
@@ -88,11 +90,11 @@ def _slug(text: str) -> str:
 
 
 def _metrics_table(title: str, rows: list[list[str]], header: list[str]) -> Table:
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for h in header:
-        table.add_column(h)
+        table.add_column(escape(h))
     for row in rows:
-        table.add_row(*[str(c) for c in row])
+        table.add_row(*[escape(str(c)) for c in row])
     return table
 
 
@@ -113,7 +115,7 @@ def _default_variable(env_id: str, env_kwargs: dict[str, Any]) -> str:
 
 
 def _report_done(path: Path) -> None:
-    console.print(f"report: {path}", highlight=False, soft_wrap=True)
+    console.print(escape(f"report: {path}"), highlight=False, soft_wrap=True)
 
 
 @eval_app.command()
@@ -144,6 +146,7 @@ def collect(
     """Collect a dataset of states (frames + state + env reward + success) from an env."""
     from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
 
+    check_output_path(out, "OUT", "dir")
     kwargs = _env_kwargs(env_kwarg)
     if sweep is not None:
         ds = sweep_dataset(out, env, sweep, n=n, low=low, high=high,
@@ -186,9 +189,10 @@ def _show_info(ds: Any, as_json: bool) -> None:
     if as_json:
         _print_json(info)
         return
-    table = Table(title=f"dataset {ds.root}", show_header=False)
+    table = Table(title=escape(f"dataset {ds.root}"), show_header=False)
     for key, value in info.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, (list, dict)) else str(value))
+        table.add_row(key, escape(json.dumps(value) if isinstance(value, (list, dict))
+                                  else str(value)))
     console.print(table)
 
 
@@ -220,10 +224,10 @@ def import_labels_cmd(
     if as_json:
         _print_json(data)
     else:
-        console.print(f"imported {agg.n_raw} answer(s), the latest per rater and frame, from "
-                      f"{len(agg.raters)} rater(s): "
-                      f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
-                      f"-> {ds.labels_path}", highlight=False, soft_wrap=True)
+        console.print(escape(f"imported {agg.n_raw} answer(s), the latest per rater and frame, "
+                             f"from {len(agg.raters)} rater(s): "
+                             f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
+                             f"-> {ds.labels_path}"), highlight=False, soft_wrap=True)
 
 
 @eval_app.command("sweep")
@@ -261,6 +265,7 @@ def sweep_cmd(
     fixed = _fix(fix)
     variable = variable or _default_variable(env, kwargs)
     out = out or Path("sweeps") / f"{_slug(env)}-{variable}"
+    check_output_path(out, "--out", "dir")
     embedder = _load(model, batch_size)
     result = run_state_sweep(embedder, out, env, variable, goal=goal, baseline=baseline or None,
                              alphas=alpha, n=n, low=low, high=high, fix=fixed,
@@ -314,6 +319,8 @@ def alpha_cmd(
     from vlm_reward.evaluation.scoring import build_reward, embed_dataset, resolve_reference
     from vlm_reward.evaluation.sweeps import random_model_warning
 
+    if out is not None:
+        check_output_path(out, "--out", "dir")
     values = parse_alphas(alphas, steps)
     if max(values) > 0 and not baseline:
         raise ConfigError("--baseline: alphas above 0 need a baseline prompt")
@@ -368,6 +375,8 @@ def models_cmd(
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
+    if out is not None:
+        check_output_path(out, "--out", "dir")
     if alpha > 0 and not baseline:
         raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
     ds = load_dataset(dataset)
@@ -426,6 +435,8 @@ def prompts_cmd(
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
+    if out is not None:
+        check_output_path(out, "--out", "dir")
     texts = list(pair or []) + (_read_pairs_file(pairs_file) if pairs_file else [])
     if not texts:
         raise ConfigError("--pair: give at least one 'GOAL | BASELINE' pair (or --pairs-file)")
@@ -499,6 +510,8 @@ def metrics_cmd(
         resolve_reference,
     )
 
+    if out is not None:
+        check_output_path(out, "--out", "dir")
     ds = load_dataset(dataset)
     ref = resolve_reference(ds, reference)
     if rewards is not None:
