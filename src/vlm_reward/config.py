@@ -300,7 +300,7 @@ def _describe(annotation: Any) -> str:
     if origin is type:
         return f"a {args[0].__name__} class"
     simple = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
-    return simple.get(annotation, f"a {getattr(annotation, '__name__', annotation)} object")
+    return simple.get(annotation, f"an instance of {getattr(annotation, '__name__', annotation)}")
 
 
 def _check_hyperparameter(key: str, value: Any, annotation: Any) -> Any:
