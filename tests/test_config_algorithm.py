@@ -54,8 +54,8 @@ def test_good_values_pass_unchanged() -> None:
 
 
 def test_policy_must_be_an_sb3_alias() -> None:
-    with pytest.raises(ConfigError, match="algorithm.policy: 'MlpPolcy' is not a DQN policy; "
-                                          "valid: MlpPolicy, CnnPolicy, MultiInputPolicy"):
+    with pytest.raises(ConfigError, match=r"algorithm.policy: .MlpPolcy. is not a DQN policy; "
+                                          r"valid: MlpPolicy, CnnPolicy, MultiInputPolicy"):
         _cfg("DQN", policy="MlpPolcy")
 
 

@@ -452,6 +452,19 @@ class RunConfig(_Strict):
             raise ValueError(f"expected a reward mapping or 'ground_truth', got {value!r}")
         return value
 
+    @field_validator("device")
+    @classmethod
+    def _torch_device(cls, value: str) -> str:
+        import torch
+
+        try:
+            kind = torch.device(value).type if value != "auto" else "auto"
+        except (RuntimeError, TypeError):
+            kind = None
+        if kind not in ("auto", "cpu", "cuda", "mps"):
+            raise ValueError(f"expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _shaping_discount(self) -> RunConfig:
         """Shaping keeps the optimal policy only with the agent's own discount: default to it."""

@@ -75,6 +75,6 @@ def test_unfit_algorithm_fails_before_the_run_folder_is_made(tmp_path: Path) -> 
         "env": {"id": "CartPole-v1"}, "reward": "ground_truth",
         "algorithm": {"name": "SAC"}, "total_steps": 10, "device": "cpu",
     })
-    with pytest.raises(ConfigError, match="algorithm.name: SAC"):
+    with pytest.raises(ConfigError, match=r"algorithm\.name: SAC"):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from vlm_reward.cli import app
+from vlm_reward.cli.options import check_frame_size
 from vlm_reward.errors import ConfigError
 from vlm_reward.paths import check_output_path
 
@@ -49,9 +50,7 @@ def render(
     check_output_path(out, "--out", "dir")
     if n_frames < 1:
         raise ConfigError(f"--n-frames: expected at least 1, got {n_frames}")
-    for name, value in (("--width", width), ("--height", height)):
-        if value is not None and value < 1:
-            raise ConfigError(f"{name}: expected a positive number of pixels, got {value}")
+    check_frame_size(width, height)
     kwargs = parse_overrides(env_kwarg, "--env-kwarg", "textured=false")
     size = (height, width) if width or height else None
     env = make_rendering_env(env_id, size, **kwargs)

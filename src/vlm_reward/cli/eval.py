@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import options
+from vlm_reward.cli.options import check_frame_size, options
 from vlm_reward.errors import ConfigError
 from vlm_reward.paths import check_output_path
 
@@ -147,6 +147,7 @@ def collect(
     from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
 
     check_output_path(out, "OUT", "dir")
+    check_frame_size(width, height)
     kwargs = _env_kwargs(env_kwarg)
     if sweep is not None:
         ds = sweep_dataset(out, env, sweep, n=n, low=low, high=high,
@@ -261,6 +262,7 @@ def sweep_cmd(
     """Reward as a function of one state variable (the paper's reward-shape plots)."""
     from vlm_reward.evaluation.sweeps import run_state_sweep, write_state_sweep_report
 
+    check_frame_size(width, height)
     kwargs = _env_kwargs(env_kwarg)
     fixed = _fix(fix)
     variable = variable or _default_variable(env, kwargs)
