@@ -40,6 +40,10 @@ def test_yaml_text_numbers_become_numbers(tmp_path) -> None:
     ("SAC", {"action_noise": "normal"}, "action_noise: expected an instance of ActionNoise"),
     ("DQN", {"exploration_final_eps": 1.5}, "exploration_final_eps"),
     ("DQN", {"gradient_steps": 0}, "gradient_steps: expected a positive integer, or -1"),
+    ("PPO", {"policy_kwargs": {"net_arch": "wide"}}, "policy_kwargs.net_arch: expected a list"),
+    ("DQN", {"policy_kwargs": {"net_arch": {"pi": [8]}}}, "policy_kwargs.net_arch"),
+    ("SAC", {"policy_kwargs": {"n_critic": 2}}, "policy_kwargs.n_critic is not an argument"),
+    ("PPO", {"policy_kwargs": {"lr_schedule": 1}}, "policy_kwargs.lr_schedule is not an"),
 ])
 def test_bad_values_name_the_key(name: str, hp: dict, message: str) -> None:
     with pytest.raises(ConfigError) as info:

@@ -295,6 +295,8 @@ def _describe(annotation: Any) -> str:
         return "a schedule (callable)"
     if origin is tuple:
         return "a list [" + ", ".join(_describe(a) for a in args) + "]"
+    if origin is list:
+        return f"a list [{_describe(args[0])}, ...]"
     if origin is dict or annotation is dict:
         return "a mapping"
     if origin is type:
@@ -303,9 +305,9 @@ def _describe(annotation: Any) -> str:
     return simple.get(annotation, f"an instance of {getattr(annotation, '__name__', annotation)}")
 
 
-def _check_hyperparameter(key: str, value: Any, annotation: Any) -> Any:
+def _check_hyperparameter(key: str, value: Any, annotation: Any, ranges: bool = True) -> Any:
     """``value`` validated against SB3's annotation (YAML text such as ``1e-3`` becomes a
-    number) and the known range of ``key``; raises ValueError naming the key."""
+    number) and, if ``ranges``, the known range of ``key``; raises ValueError naming the key."""
     from pydantic import TypeAdapter
 
     where = f".{key}"
@@ -319,10 +321,23 @@ def _check_hyperparameter(key: str, value: Any, annotation: Any) -> Any:
         value = adapter.validate_python(value)
     except ValidationError:
         raise ValueError(f"{where}: expected {expected}, got {value!r}") from None
-    rule = _RANGES.get(key)
+    rule = _RANGES.get(key) if ranges else None
     if rule is not None and value is not None and not callable(value) and not rule[0](value):
         raise ValueError(f"{where}: expected {rule[1]}, got {value!r}")
     return value
+
+
+def _check_policy_kwargs(policy_cls: type, kwargs: dict[str, Any]) -> None:
+    """``policy_kwargs`` against the SB3 policy class's constructor (names and annotations)."""
+    params = inspect.signature(policy_cls.__init__).parameters
+    given_by_sb3 = {"self", "observation_space", "action_space", "lr_schedule"}
+    for key, value in kwargs.items():
+        where = f"policy_kwargs.{key}"
+        if key in given_by_sb3 or key not in params:
+            valid = ", ".join(sorted(set(params) - given_by_sb3))
+            raise ValueError(f".{where} is not an argument of the policy "
+                             f"({policy_cls.__name__}); valid: {valid}")
+        _check_hyperparameter(where, value, params[key].annotation, ranges=False)
 
 
 class AlgorithmConfig(_Strict):
@@ -375,6 +390,9 @@ class AlgorithmConfig(_Strict):
             # Keep YAML shapes (a list, not the tuple SB3 wants: the runner converts it); take
             # coerced scalars (YAML reads 1e-3 as text, SB3 needs the number).
             checked[key] = item if isinstance(value_ok, tuple) else value_ok
+        policy = info.data.get("policy")
+        if checked.get("policy_kwargs") and policy is not None:
+            _check_policy_kwargs(_sb3_class(name).policy_aliases[policy], checked["policy_kwargs"])
         if (name == "PPO" and checked.get("normalize_advantage", True)
                 and checked.get("batch_size", params["batch_size"].default) < 2):
             raise ValueError(".batch_size: PPO normalises advantages per "
