@@ -493,3 +493,13 @@ def test_a_bug_keeps_its_traceback_and_exits_1() -> None:
     ))
     assert proc.returncode == 1
     assert "Traceback" in proc.stderr and "RuntimeError: a real bug" in proc.stderr
+
+
+def test_default_run_folder_is_checked_too(ws: dict[str, str], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").write_text("not a folder")
+    result = _invoke(["train", ws["ppo"]])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --run-dir: runs is a file"), result.stderr
+    assert (tmp_path / "runs").read_text() == "not a folder"

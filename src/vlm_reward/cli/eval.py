@@ -321,12 +321,12 @@ def alpha_cmd(
     from vlm_reward.evaluation.scoring import build_reward, embed_dataset, resolve_reference
     from vlm_reward.evaluation.sweeps import random_model_warning
 
-    if out is not None:
-        check_output_path(out, "--out", "dir")
     values = parse_alphas(alphas, steps)
     if max(values) > 0 and not baseline:
         raise ConfigError("--baseline: alphas above 0 need a baseline prompt")
     ds = load_dataset(dataset)
+    out = out or ds.root / "reports" / "alpha"
+    check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     sweep_var = ds.meta.get("sweep", {}).get("variable")
     x_name = x or sweep_var
@@ -338,7 +338,6 @@ def alpha_cmd(
     emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
     reward = build_reward(embedder, goal, baseline or None, 0.0)
     result = alpha_sweep(emb, reward, values, ref, n_boot=n_boot, seed=seed)
-    out = out or ds.root / "reports" / "alpha"
     warnings = [random_model_warning(model)] if embedder.is_random else []
     path = write_alpha_report(result, out, x=x_values, x_label=x_name or "frame index",
                               settings=_settings(ds, model, goal, baseline, None),
@@ -377,16 +376,15 @@ def models_cmd(
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
-    if out is not None:
-        check_output_path(out, "--out", "dir")
     if alpha > 0 and not baseline:
         raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
     ds = load_dataset(dataset)
+    out = out or ds.root / "reports" / "models"
+    check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     rows = compare_models(model, ds, ref, goal=goal, baseline=baseline or None, alpha=alpha,
                           load=lambda spec: _load(spec, batch_size), n_boot=n_boot, seed=seed,
                           cache=not no_cache, progress=progress and not as_json)
-    out = out or ds.root / "reports" / "models"
     settings = _settings(ds, ", ".join(model), goal, baseline, alpha) | {"reference": ref.name}
     path = write_models_report(rows, out, settings=settings, reference=ref)
     if as_json:
@@ -437,19 +435,18 @@ def prompts_cmd(
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
-    if out is not None:
-        check_output_path(out, "--out", "dir")
     texts = list(pair or []) + (_read_pairs_file(pairs_file) if pairs_file else [])
     if not texts:
         raise ConfigError("--pair: give at least one 'GOAL | BASELINE' pair (or --pairs-file)")
     pairs = [parse_prompt_pair(t) for t in texts]
     ds = load_dataset(dataset)
+    out = out or ds.root / "reports" / "prompts"
+    check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     embedder = _load(model, batch_size)
     rows = compare_prompts(embedder, ds, ref, pairs, alpha=alpha, rank_by=rank_by,
                            n_boot=n_boot, seed=seed, cache=not no_cache,
                            progress=progress and not as_json)
-    out = out or ds.root / "reports" / "prompts"
     settings = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds), "model": model,
                 "alpha": alpha, "reference": ref.name, "rank by": rank_by}
     path = write_prompts_report(rows, out, settings=settings, reference=ref, rank_by=rank_by,

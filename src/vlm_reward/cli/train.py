@@ -72,8 +72,8 @@ def train(
     from vlm_reward import training
     from vlm_reward.config import load_run_config
 
-    if run_dir is not None:
-        check_output_path(run_dir, "--run-dir", "dir")
+    if resume is None:  # the default run folder goes under runs/
+        check_output_path(run_dir if run_dir is not None else Path("runs"), "--run-dir", "dir")
     if ray_address is not None:
         from vlm_reward.distributed import init_ray
 
