@@ -395,9 +395,8 @@ class AlgorithmConfig(_Strict):
             _check_policy_kwargs(_sb3_class(name).policy_aliases[policy], checked["policy_kwargs"])
         if (name == "PPO" and checked.get("normalize_advantage", True)
                 and checked.get("batch_size", params["batch_size"].default) < 2):
-            raise ValueError(".batch_size: PPO normalises advantages per "
-                                 "mini-batch, so it needs at least 2; or set "
-                                 "normalize_advantage: false")
+            raise ValueError(".batch_size: PPO normalises advantages per mini-batch, so it "
+                             "needs at least 2; or set normalize_advantage: false")
         return checked
 
 
