@@ -217,6 +217,7 @@ def import_labels_cmd(
     """Import human labels (export of the labelling app) into a dataset."""
     from vlm_reward.evaluation.dataset import import_labels, load_dataset
 
+    check_output_path(dataset, "DATASET", "dir")  # the labels are stored in the dataset
     ds = load_dataset(dataset)
     agg = import_labels(ds, labels, append=append)
     data = {"dataset": str(ds.root), "rows": agg.n_raw, "labelled_frames": int(agg.index.size),

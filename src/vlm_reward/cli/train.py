@@ -116,6 +116,7 @@ def evaluate(
     """Roll out a run's latest checkpoint: ground-truth return, success rate, VLM reward."""
     from vlm_reward.training import evaluate_run
 
+    check_output_path(run_dir, "RUN_DIR", "dir")  # evaluation.json and videos/ go in there
     results = evaluate_run(run_dir, episodes=episodes, video=video)
     if as_json:
         console.print_json(json.dumps(results))
