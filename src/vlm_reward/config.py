@@ -21,12 +21,20 @@ Example:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from vlm_reward.atomic import atomic_write_text
 from vlm_reward.errors import ConfigError
@@ -210,40 +218,186 @@ class RewardConfig(_Strict):
         return self
 
 
+def _sb3_class(name: str) -> Any:
+    import stable_baselines3 as sb3
+
+    return getattr(sb3, name)
+
+
+# Arguments vlm-reward sets itself (from the top-level config or the run folder).
+_RESERVED = frozenset({"self", "policy", "env", "seed", "tensorboard_log", "verbose",
+                       "_init_setup_model", "device"})
+
+
+def _positive(v: Any) -> bool:
+    return callable(v) or v > 0
+
+
+def _unit_interval(v: Any) -> bool:
+    return 0.0 <= v <= 1.0
+
+
+def _entropy(v: Any) -> bool:
+    if not isinstance(v, str):
+        return v >= 0
+    head, _, init = v.partition("_")
+    try:
+        return head == "auto" and (not init or float(init) > 0)
+    except ValueError:
+        return False
+
+
+def _train_freq(v: Any) -> bool:
+    freq, unit = v if isinstance(v, tuple) else (v, "step")
+    return freq >= 1 and unit in ("step", "episode")
+
+
+# Value ranges SB3 asserts on (or silently misbehaves with); the types come from SB3's own
+# constructor annotations. Keys apply to whichever algorithm takes that argument.
+_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "learning_rate": (_positive, "a positive number or a schedule"),
+    "clip_range": (_positive, "a positive number or a schedule"),
+    "clip_range_vf": (_positive, "a positive number, a schedule or null"),
+    "n_steps": (_positive, "a positive integer"),
+    "batch_size": (_positive, "a positive integer"),
+    "buffer_size": (_positive, "a positive integer"),
+    "n_epochs": (_positive, "a positive integer"),
+    "target_update_interval": (_positive, "a positive integer"),
+    "stats_window_size": (_positive, "a positive integer"),
+    "target_kl": (_positive, "a positive number or null"),
+    "max_grad_norm": (_positive, "a positive number"),
+    "learning_starts": (lambda v: v >= 0, "an integer >= 0"),
+    "vf_coef": (lambda v: v >= 0, "a number >= 0"),
+    "gradient_steps": (lambda v: v >= 1 or v == -1, "a positive integer, or -1 (one per env step)"),
+    "gamma": (_unit_interval, "a number in [0, 1]"),
+    "gae_lambda": (_unit_interval, "a number in [0, 1]"),
+    "tau": (_unit_interval, "a number in [0, 1]"),
+    "exploration_fraction": (_unit_interval, "a number in [0, 1]"),
+    "exploration_initial_eps": (_unit_interval, "a number in [0, 1]"),
+    "exploration_final_eps": (_unit_interval, "a number in [0, 1]"),
+    "ent_coef": (_entropy, "a number >= 0, 'auto' or 'auto_<initial value>'"),
+    "target_entropy": (lambda v: v == "auto" or not isinstance(v, str), "a number or 'auto'"),
+    "train_freq": (_train_freq, "a positive integer or [N, 'step' | 'episode']"),
+}
+
+
+def _describe(annotation: Any) -> str:
+    """What an SB3 constructor annotation accepts, in words (for error messages)."""
+    import types
+    from collections.abc import Callable as CallableABC
+    from typing import Union, get_args, get_origin
+
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, types.UnionType):
+        words = [_describe(a) for a in args if a is not type(None)]
+        return " or ".join(words) + (" or null" if type(None) in args else "")
+    if origin is CallableABC:
+        return "a schedule (callable)"
+    if origin is tuple:
+        return "a list [" + ", ".join(_describe(a) for a in args) + "]"
+    if origin is list:
+        return f"a list [{_describe(args[0])}, ...]"
+    if origin is dict or annotation is dict:
+        return "a mapping"
+    if origin is type:
+        return f"a {args[0].__name__} class"
+    simple = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    return simple.get(annotation, f"an instance of {getattr(annotation, '__name__', annotation)}")
+
+
+def _check_hyperparameter(key: str, value: Any, annotation: Any, ranges: bool = True) -> Any:
+    """``value`` validated against SB3's annotation (YAML text such as ``1e-3`` becomes a
+    number) and, if ``ranges``, the known range of ``key``; raises ValueError naming the key."""
+    from pydantic import TypeAdapter
+
+    where = f".{key}"
+    if annotation is inspect.Parameter.empty:
+        return value
+    expected = _describe(annotation)
+    if isinstance(value, bool) and "true or false" not in expected:
+        raise ValueError(f"{where}: expected {expected}, got {value!r}")
+    try:
+        adapter = TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
+        value = adapter.validate_python(value)
+    except ValidationError:
+        raise ValueError(f"{where}: expected {expected}, got {value!r}") from None
+    rule = _RANGES.get(key) if ranges else None
+    if rule is not None and value is not None and not callable(value) and not rule[0](value):
+        raise ValueError(f"{where}: expected {rule[1]}, got {value!r}")
+    return value
+
+
+def _check_policy_kwargs(policy_cls: type, kwargs: dict[str, Any]) -> None:
+    """``policy_kwargs`` against the SB3 policy class's constructor (names and annotations)."""
+    params = inspect.signature(policy_cls.__init__).parameters
+    given_by_sb3 = {"self", "observation_space", "action_space", "lr_schedule"}
+    for key, value in kwargs.items():
+        where = f"policy_kwargs.{key}"
+        if key in given_by_sb3 or key not in params:
+            valid = ", ".join(sorted(set(params) - given_by_sb3))
+            raise ValueError(f".{where} is not an argument of the policy "
+                             f"({policy_cls.__name__}); valid: {valid}")
+        _check_hyperparameter(where, value, params[key].annotation, ranges=False)
+
+
 class AlgorithmConfig(_Strict):
-    """A Stable-Baselines3 algorithm and the keyword arguments for its constructor."""
+    """A Stable-Baselines3 algorithm and the keyword arguments for its constructor.
+
+    The policy and every hyperparameter are checked against the SB3 class itself (its policy
+    aliases, constructor signature and annotations) plus the value ranges SB3 asserts on, so a
+    mistake fails at config load with the key's name instead of inside SB3.
+    """
 
     name: Literal["SAC", "PPO", "DQN"] = Field(description="Stable-Baselines3 algorithm.")
     policy: str = Field(default="MlpPolicy", description="SB3 policy class name.")
     hyperparameters: dict[str, Any] = Field(
         default_factory=dict,
         description="Constructor kwargs of the SB3 class (gamma, learning_rate, batch_size, ...); "
-        "unknown names are rejected.",
+        "unknown names and values SB3 would reject are refused.",
     )
 
-    @model_validator(mode="after")
-    def _known_hyperparameters(self) -> AlgorithmConfig:
-        import stable_baselines3 as sb3
+    @field_validator("policy")
+    @classmethod
+    def _known_policy(cls, value: str, info: ValidationInfo) -> str:
+        name = info.data.get("name")
+        if name is None:
+            return value
+        aliases = list(_sb3_class(name).policy_aliases)
+        if value not in aliases:
+            raise ValueError(f"{value!r} is not a {name} policy; valid: {', '.join(aliases)}")
+        return value
 
-        cls = getattr(sb3, self.name)
-        params = inspect.signature(cls.__init__).parameters
-        reserved = {
-            "self", "policy", "env", "seed", "tensorboard_log", "verbose", "_init_setup_model",
-            "device",
-        }
-        allowed = sorted(set(params) - reserved)
-        for key in self.hyperparameters:
-            if key in reserved:
+    @field_validator("hyperparameters")
+    @classmethod
+    def _valid_hyperparameters(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("name")
+        if name is None:
+            return value
+        params = inspect.signature(_sb3_class(name).__init__).parameters
+        allowed = sorted(set(params) - _RESERVED)
+        checked = {}
+        for key, item in value.items():
+            if key in _RESERVED:
                 raise ValueError(
-                    f"hyperparameters.{key} is set by vlm-reward (top-level seed/device, the "
+                    f".{key} is set by vlm-reward (top-level seed/device, the "
                     "env, the logs); remove it"
                 )
             if key not in params:
                 raise ValueError(
-                    f"hyperparameters.{key} is not a {self.name} argument; "
-                    f"valid: {', '.join(allowed)}"
+                    f".{key} is not a {name} argument; valid: {', '.join(allowed)}"
                 )
-        return self
+            value_ok = _check_hyperparameter(key, item, params[key].annotation)
+            # Keep YAML shapes (a list, not the tuple SB3 wants: the runner converts it); take
+            # coerced scalars (YAML reads 1e-3 as text, SB3 needs the number).
+            checked[key] = item if isinstance(value_ok, tuple) else value_ok
+        policy = info.data.get("policy")
+        if checked.get("policy_kwargs") and policy is not None:
+            _check_policy_kwargs(_sb3_class(name).policy_aliases[policy], checked["policy_kwargs"])
+        if (name == "PPO" and checked.get("normalize_advantage", True)
+                and checked.get("batch_size", params["batch_size"].default) < 2):
+            raise ValueError(".batch_size: PPO normalises advantages per mini-batch, so it "
+                             "needs at least 2; or set normalize_advantage: false")
+        return checked
 
 
 class WandbConfig(_Strict):
@@ -315,6 +469,19 @@ class RunConfig(_Strict):
             raise ValueError(f"expected a reward mapping or 'ground_truth', got {value!r}")
         return value
 
+    @field_validator("device")
+    @classmethod
+    def _torch_device(cls, value: str) -> str:
+        import torch
+
+        try:
+            kind = torch.device(value).type if value != "auto" else "auto"
+        except (RuntimeError, TypeError):
+            kind = None
+        if kind not in ("auto", "cpu", "cuda", "mps"):
+            raise ValueError(f"expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _shaping_discount(self) -> RunConfig:
         """Shaping keeps the optimal policy only with the agent's own discount: default to it."""
@@ -327,6 +494,24 @@ class RunConfig(_Strict):
                 gamma = init.parameters["gamma"].default
             if self.reward.shaping_gamma is None:
                 self.reward.shaping_gamma = float(gamma)
+        return self
+
+    @model_validator(mode="after")
+    def _algorithm_fits_n_envs(self) -> RunConfig:
+        hp = self.algorithm.hyperparameters
+        if self.algorithm.name == "PPO" and hp.get("normalize_advantage", True):
+            default = inspect.signature(_sb3_class("PPO").__init__).parameters["n_steps"].default
+            n_steps = hp.get("n_steps", default)
+            if n_steps * self.n_envs < 2:
+                raise ValueError(
+                    f".algorithm.hyperparameters.n_steps: n_steps * n_envs = {n_steps} * "
+                    f"{self.n_envs} must be at least 2 (PPO normalises advantages); raise "
+                    "n_steps or n_envs"
+                )
+        freq = hp.get("train_freq")
+        if isinstance(freq, list) and freq[1:] == ["episode"] and self.n_envs > 1:
+            raise ValueError(".algorithm.hyperparameters.train_freq: [N, 'episode'] works "
+                             f"with one env only, not n_envs={self.n_envs}; count in steps")
         return self
 
     @property
@@ -354,7 +539,10 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see docs/training.md for valid keys)"
-        parts.append(f"{loc or '<root>'}: {msg}")
+        if msg.startswith("."):  # ".sub.key: problem" names a key below the failing field
+            parts.append(f"{loc}{msg}" if loc else msg[1:])
+        else:
+            parts.append(f"{loc or '<root>'}: {msg}")
     return f"invalid config {source}: " + "; ".join(dict.fromkeys(parts))
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "EnvError",
     "FrameError",
     "ModelNotFoundError",
+    "OutputPathError",
     "PromptError",
     "RayWorkerError",
     "VLMRewardError",
@@ -26,6 +27,11 @@ class VLMRewardError(Exception):
 
 class ConfigError(VLMRewardError, ValueError):
     """An invalid argument or config value; the message names the key."""
+
+
+class OutputPathError(ConfigError):
+    """An output path that cannot be written as asked (a file where a folder is expected, a
+    parent that is a file, no write permission); raised before any work starts."""
 
 
 class ModelNotFoundError(VLMRewardError, LookupError):

@@ -2,7 +2,9 @@
 
 Each command group lives in its own module under ``vlm_reward.cli`` and registers itself on
 :data:`app`. User mistakes (:class:`~vlm_reward.errors.VLMRewardError`) become one red line on
-stderr and exit code 2; anything else is a bug and keeps its traceback.
+stderr (``error: <message>``) and exit code 2, also under ``typer.testing.CliRunner``, because
+the top-level group handles them; ``--debug`` (or ``VLM_REWARD_DEBUG=1``) adds the traceback
+for bug reports. Anything else is a bug and keeps its traceback (exit 1).
 """
 
 from __future__ import annotations
@@ -10,23 +12,54 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import traceback
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
 from vlm_reward.cli.options import GlobalOptions, options
 from vlm_reward.errors import VLMRewardError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "print_user_error"]
+
+err_console = Console(stderr=True)
+
+
+def print_user_error(exc: BaseException) -> None:
+    """Print ``error: <message>`` as one line: the message is escaped (``[mujoco]`` in a pip
+    command is text, not rich markup) and its line breaks are joined."""
+    message = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    err_console.print(f"[bold red]error:[/] {escape(message or type(exc).__name__)}",
+                      highlight=False, soft_wrap=True)
+
+
+class _UserErrorsAsOneLine(TyperGroup):
+    """The top-level group: turns user mistakes raised by any (sub)command into exit code 2."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VLMRewardError as exc:
+            if options.debug:
+                traceback.print_exc(file=sys.stderr)
+            print_user_error(exc)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]")
+            ctx.exit(130)
+
 
 app = typer.Typer(
     name="vlm-reward",
+    cls=_UserErrorsAsOneLine,
     help="Specify an RL task with one sentence; a vision-language model provides the reward.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err_console = Console(stderr=True)
 
 # Command modules, each adding its commands to `app` at import.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -46,7 +79,12 @@ def _global_options(
     offline: bool = typer.Option(
         False, help="Never touch the network; load weights from local caches and files only."
     ),
+    debug: bool = typer.Option(
+        False, "--debug", envvar="VLM_REWARD_DEBUG",
+        help="Show the traceback of errors too (for bug reports).",
+    ),
 ) -> None:
+    options.debug = debug
     options.device = device
     options.precision = precision
     options.offline = offline
@@ -59,15 +97,8 @@ for _module in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: usage errors are handled by typer, ours become one line."""
-    try:
-        app(args=argv)
-    except VLMRewardError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
-        sys.exit(130)
+    """Console-script entry point (errors are handled by the group, see the module doc)."""
+    app(args=argv)
 
 
 __all__ += ["GlobalOptions"]

@@ -136,14 +136,14 @@ def doctor(
         table.add_row(escape(f"extra [{extra}]"), yes(ok) + ("" if ok else
                       escape(f"  pip install 'vlm-reward[{extra}]'")))
     table.add_row("bundled demo model", yes(report["demo_model"]))
-    table.add_row("hf hub cache", report["caches"]["hf_hub"])
-    table.add_row("open_clip url cache", report["caches"]["open_clip_urls"])
+    table.add_row("hf hub cache", escape(report["caches"]["hf_hub"]))
+    table.add_row("open_clip url cache", escape(report["caches"]["open_clip_urls"]))
     cached = report["cached_weights"]
-    table.add_row("cached weights", ", ".join(c["name"] for c in cached) if cached
+    table.add_row("cached weights", escape(", ".join(c["name"] for c in cached)) if cached
                   else "[yellow]none[/] (use --model demo, or ARCH:FILE for a local checkpoint)")
     table.add_row("offline mode", yes(report["offline"]))
     dl = report["downloads"]
-    table.add_row("downloads possible", f"{yes(dl['possible'])} ({dl['detail']})")
+    table.add_row("downloads possible", f"{yes(dl['possible'])} ({escape(dl['detail'])})")
     console.print(table)
 
 
@@ -276,7 +276,8 @@ def score(
         ctx.call_on_close(embedder.close)  # closed however the command ends
         rm = RewardModel.from_prompts(embedder, goal, baseline or None, alpha)
     for w in caught:
-        Console(stderr=True).print(f"[yellow]warning:[/] {w.message}", highlight=False)
+        Console(stderr=True).print(f"[yellow]warning:[/] {escape(str(w.message))}",
+                                   highlight=False)
 
     rows: list[dict[str, Any]] = []
     for path, items in inputs:
@@ -295,12 +296,12 @@ def score(
             "baseline": list(baseline or []), "alpha": alpha, "results": rows,
         }, indent=2))
         return
-    table = Table(title=f"reward for {goal[0]!r}" + (f" (+{len(goal) - 1} more)"
-                  if len(goal) > 1 else "") + f" — model {model}, alpha {alpha}",
+    table = Table(title=escape(f"reward for {goal[0]!r}" + (f" (+{len(goal) - 1} more)"
+                  if len(goal) > 1 else "") + f" — model {model}, alpha {alpha}"),
                   title_justify="left")
     table.add_column("file")
     table.add_column("frame", justify="right")
     table.add_column("reward", justify="right")
     for row in rows:
-        table.add_row(row["file"], str(row["frame"]), f"{row['reward']:.4f}")
+        table.add_row(escape(row["file"]), str(row["frame"]), f"{row['reward']:.4f}")
     console.print(table)

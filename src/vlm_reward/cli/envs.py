@@ -6,9 +6,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vlm_reward.cli import app
+from vlm_reward.cli.options import check_frame_size
 from vlm_reward.errors import ConfigError
+from vlm_reward.paths import check_output_path
 
 __all__ = ["render"]
 
@@ -44,11 +47,10 @@ def render(
         write_png,
     )
 
+    check_output_path(out, "--out", "dir")
     if n_frames < 1:
         raise ConfigError(f"--n-frames: expected at least 1, got {n_frames}")
-    for name, value in (("--width", width), ("--height", height)):
-        if value is not None and value < 1:
-            raise ConfigError(f"{name}: expected a positive number of pixels, got {value}")
+    check_frame_size(width, height)
     kwargs = parse_overrides(env_kwarg, "--env-kwarg", "textured=false")
     size = (height, width) if width or height else None
     env = make_rendering_env(env_id, size, **kwargs)
@@ -69,6 +71,6 @@ def render(
         env.close()
     note = " (resized: the env does not take width/height)" if resized else ""
     console.print(
-        f"saved {n_frames} frames of {env_id} ({shape[1]}x{shape[0]}){note} to {out}",
+        escape(f"saved {n_frames} frames of {env_id} ({shape[1]}x{shape[0]}){note} to {out}"),
         highlight=False,
     )

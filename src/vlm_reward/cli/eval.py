@@ -16,11 +16,13 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import options
+from vlm_reward.cli.options import check_frame_size, options
 from vlm_reward.errors import ConfigError
+from vlm_reward.paths import check_output_path
 
 __all__ = ["eval_app"]
 
@@ -93,11 +95,11 @@ def _slug(text: str) -> str:
 
 
 def _metrics_table(title: str, rows: list[list[str]], header: list[str]) -> Table:
-    table = Table(title=title)
+    table = Table(title=escape(title))
     for h in header:
-        table.add_column(h)
+        table.add_column(escape(h))
     for row in rows:
-        table.add_row(*[str(c) for c in row])
+        table.add_row(*[escape(str(c)) for c in row])
     return table
 
 
@@ -118,7 +120,7 @@ def _default_variable(env_id: str, env_kwargs: dict[str, Any]) -> str:
 
 
 def _report_done(path: Path) -> None:
-    console.print(f"report: {path}", highlight=False, soft_wrap=True)
+    console.print(escape(f"report: {path}"), highlight=False, soft_wrap=True)
 
 
 @eval_app.command()
@@ -149,6 +151,8 @@ def collect(
     """Collect a dataset of states (frames + state + env reward + success) from an env."""
     from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
 
+    check_output_path(out, "OUT", "dir")
+    check_frame_size(width, height)
     kwargs = _env_kwargs(env_kwarg)
     if sweep is not None:
         ds = sweep_dataset(out, env, sweep, n=n, low=low, high=high,
@@ -191,9 +195,10 @@ def _show_info(ds: Any, as_json: bool) -> None:
     if as_json:
         _print_json(info)
         return
-    table = Table(title=f"dataset {ds.root}", show_header=False)
+    table = Table(title=escape(f"dataset {ds.root}"), show_header=False)
     for key, value in info.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, (list, dict)) else str(value))
+        table.add_row(key, escape(json.dumps(value) if isinstance(value, (list, dict))
+                                  else str(value)))
     console.print(table)
 
 
@@ -217,6 +222,7 @@ def import_labels_cmd(
     """Import human labels (export of the labelling app) into a dataset."""
     from vlm_reward.evaluation.dataset import import_labels, load_dataset
 
+    check_output_path(dataset, "DATASET", "dir")  # the labels are stored in the dataset
     ds = load_dataset(dataset)
     agg = import_labels(ds, labels, append=append)
     data = {"dataset": str(ds.root), "rows": agg.n_raw, "labelled_frames": int(agg.index.size),
@@ -225,10 +231,10 @@ def import_labels_cmd(
     if as_json:
         _print_json(data)
     else:
-        console.print(f"imported {agg.n_raw} answer(s), the latest per rater and frame, from "
-                      f"{len(agg.raters)} rater(s): "
-                      f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
-                      f"-> {ds.labels_path}", highlight=False, soft_wrap=True)
+        console.print(escape(f"imported {agg.n_raw} answer(s), the latest per rater and frame, "
+                             f"from {len(agg.raters)} rater(s): "
+                             f"{agg.index.size} frames decided ({int(agg.label.sum())} success) "
+                             f"-> {ds.labels_path}"), highlight=False, soft_wrap=True)
 
 
 @eval_app.command("sweep")
@@ -263,10 +269,12 @@ def sweep_cmd(
     """Reward as a function of one state variable (the paper's reward-shape plots)."""
     from vlm_reward.evaluation.sweeps import run_state_sweep, write_state_sweep_report
 
+    check_frame_size(width, height)
     kwargs = _env_kwargs(env_kwarg)
     fixed = _fix(fix)
     variable = variable or _default_variable(env, kwargs)
     out = out or Path("sweeps") / f"{_slug(env)}-{variable}"
+    check_output_path(out, "--out", "dir")
     embedder = _load(model, batch_size, ctx)
     result = run_state_sweep(embedder, out, env, variable, goal=goal, baseline=baseline or None,
                              alphas=alpha, n=n, low=low, high=high, fix=fixed,
@@ -325,6 +333,8 @@ def alpha_cmd(
     if max(values) > 0 and not baseline:
         raise ConfigError("--baseline: alphas above 0 need a baseline prompt")
     ds = load_dataset(dataset)
+    out = out or ds.root / "reports" / "alpha"
+    check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     sweep_var = ds.meta.get("sweep", {}).get("variable")
     x_name = x or sweep_var
@@ -336,7 +346,6 @@ def alpha_cmd(
     emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
     reward = build_reward(embedder, goal, baseline or None, 0.0)
     result = alpha_sweep(emb, reward, values, ref, n_boot=n_boot, seed=seed)
-    out = out or ds.root / "reports" / "alpha"
     warnings = [random_model_warning(model)] if embedder.is_random else []
     path = write_alpha_report(result, out, x=x_values, x_label=x_name or "frame index",
                               settings=_settings(ds, model, goal, baseline, None),
@@ -378,11 +387,12 @@ def models_cmd(
     if alpha > 0 and not baseline:
         raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
     ds = load_dataset(dataset)
+    out = out or ds.root / "reports" / "models"
+    check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     rows = compare_models(model, ds, ref, goal=goal, baseline=baseline or None, alpha=alpha,
                           load=lambda spec: _load(spec, batch_size), n_boot=n_boot, seed=seed,
                           cache=not no_cache, progress=progress and not as_json)
-    out = out or ds.root / "reports" / "models"
     settings = _settings(ds, ", ".join(model), goal, baseline, alpha) | {"reference": ref.name}
     path = write_models_report(rows, out, settings=settings, reference=ref)
     if as_json:
@@ -439,12 +449,13 @@ def prompts_cmd(
         raise ConfigError("--pair: give at least one 'GOAL | BASELINE' pair (or --pairs-file)")
     pairs = [parse_prompt_pair(t) for t in texts]
     ds = load_dataset(dataset)
+    out = out or ds.root / "reports" / "prompts"
+    check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     embedder = _load(model, batch_size, ctx)
     rows = compare_prompts(embedder, ds, ref, pairs, alpha=alpha, rank_by=rank_by,
                            n_boot=n_boot, seed=seed, cache=not no_cache,
                            progress=progress and not as_json)
-    out = out or ds.root / "reports" / "prompts"
     settings = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds), "model": model,
                 "alpha": alpha, "reference": ref.name, "rank by": rank_by}
     path = write_prompts_report(rows, out, settings=settings, reference=ref, rank_by=rank_by,
@@ -508,6 +519,8 @@ def metrics_cmd(
         resolve_reference,
     )
 
+    if out is not None:
+        check_output_path(out, "--out", "dir")
     ds = load_dataset(dataset)
     ref = resolve_reference(ds, reference)
     if rewards is not None:

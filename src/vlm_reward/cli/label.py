@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
 from vlm_reward.errors import ConfigError
+from vlm_reward.paths import check_output_path
 
 if TYPE_CHECKING:
     from vlm_reward.evaluation.labels import LabelStore
@@ -54,6 +56,8 @@ def label(
     from vlm_reward.evaluation.labels import LABELS_SQLITE_FILE, LabelStore, validate_rater
     from vlm_reward.labelling.items import open_source
 
+    if export is not None:
+        check_output_path(export, "--export", "file")
     source = open_source(path, clips=clips, task=task, fps=fps)
     store_path = source.root / LABELS_SQLITE_FILE
     if export is not None or agreement or success_rate:
@@ -63,8 +67,8 @@ def label(
         store = LabelStore(store_path)
         if export is not None:
             n = store.export_csv(source.unit, export)
-            console.print(f"wrote {n} {source.unit} label(s) to {export}", highlight=False,
-                          soft_wrap=True)
+            console.print(escape(f"wrote {n} {source.unit} label(s) to {export}"),
+                          highlight=False, soft_wrap=True)
         if agreement:
             _print_agreement(store, source.unit)
         if success_rate:
@@ -84,9 +88,9 @@ def label(
     from vlm_reward.labelling.server import is_loopback, serve
 
     if not is_loopback(host):
-        console.print(f"[yellow]warning:[/] binding {host}: anyone who can reach this machine "
-                      "can read and write the labels.")
-    console.print(f"{len(source)} {source.unit}(s) to label; labels saved to {store_path}")
+        console.print(f"[yellow]warning:[/] binding {escape(host)}: anyone who can reach this "
+                      "machine can read and write the labels.")
+    console.print(escape(f"{len(source)} {source.unit}(s) to label; labels saved to {store_path}"))
     serve(source.root, host=host, port=port, open_browser=not no_browser, clips=clips,
           task=task, rater=rater, fps=fps)
 
@@ -99,13 +103,14 @@ def _print_agreement(store: LabelStore, unit: str) -> None:
         by_rater.setdefault(row.rater, {})[row.index] = row.label
     report = agreement_report(by_rater)
     if len(report["raters"]) < 2:
-        console.print(f"agreement needs at least two raters; found {report['raters'] or 'none'}")
+        console.print(escape(f"agreement needs at least two raters; found "
+                             f"{report['raters'] or 'none'}"))
         return
     table = Table(title=f"agreement between raters ({unit} labels)")
     for column in ("rater A", "rater B", "common items", "agreement", "Cohen's kappa"):
         table.add_column(column)
     for pair in report["pairs"]:
-        table.add_row(pair["raters"][0], pair["raters"][1], str(pair["n_common"]),
+        table.add_row(escape(pair["raters"][0]), escape(pair["raters"][1]), str(pair["n_common"]),
                       _fmt(pair["percent_agreement"], percent=True), _fmt(pair["cohen_kappa"]))
     console.print(table)
     if report["fleiss"] is not None:
@@ -120,7 +125,7 @@ def _print_success_rate(store_path: Path, unit: str, total: int) -> None:
     result = human_success_rate(store_path, unit=unit)
     table = Table(title=f"human success rate ({unit} labels, majority of decisive votes)",
                   show_header=False)
-    table.add_row("raters", ", ".join(result["raters"]) or "none")
+    table.add_row("raters", escape(", ".join(result["raters"])) or "none")
     table.add_row("labelled", f"{result['n_labelled']} / {total}")
     table.add_row("success / failure / undecided",
                   f"{result['n_success']} / {result['n_failure']} / {result['n_undecided']}")

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
 from vlm_reward.cli.options import options
 from vlm_reward.errors import ConfigError
+from vlm_reward.paths import check_output_path
 
 __all__ = ["evaluate", "train"]
 
@@ -34,16 +36,16 @@ def _print_results(title: str, results: dict) -> None:
     for key, value in results.items():
         if isinstance(value, dict):
             for sub, sub_value in value.items():
-                table.add_row(f"{key}.{sub}", _fmt(sub_value))
+                table.add_row(escape(f"{key}.{sub}"), _fmt(sub_value))
         else:
-            table.add_row(key, _fmt(value))
+            table.add_row(escape(key), _fmt(value))
     console.print(table)
 
 
 def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return "-" if value is None else str(value)
+    return "-" if value is None else escape(str(value))
 
 
 @app.command()
@@ -70,6 +72,8 @@ def train(
     from vlm_reward import training
     from vlm_reward.config import load_run_config
 
+    if resume is None:  # the default run folder goes under runs/
+        check_output_path(run_dir if run_dir is not None else Path("runs"), "--run-dir", "dir")
     if ray_address is not None:
         from vlm_reward.distributed import init_ray
 
@@ -97,7 +101,7 @@ def train(
     if results.get("status") == "interrupted":
         console.print(
             f"[yellow]interrupted[/] at step {results['num_timesteps']}; checkpoint saved. "
-            f"Continue with: vlm-reward train --resume {results['run_dir']}"
+            f"Continue with: vlm-reward train --resume {escape(str(results['run_dir']))}"
         )
         sys.exit(130)
 
@@ -112,6 +116,7 @@ def evaluate(
     """Roll out a run's latest checkpoint: ground-truth return, success rate, VLM reward."""
     from vlm_reward.training import evaluate_run
 
+    check_output_path(run_dir, "RUN_DIR", "dir")  # evaluation.json and videos/ go in there
     results = evaluate_run(run_dir, episodes=episodes, video=video)
     if as_json:
         console.print_json(json.dumps(results))

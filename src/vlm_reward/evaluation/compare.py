@@ -184,6 +184,7 @@ def compare_prompts(
     """Score every prompt pair on one embedding pass of ``ds``; best first by ``rank_by``."""
     if not pairs:
         raise ConfigError("pair: give at least one --pair 'GOAL | BASELINE'")
+    _check_rank_metric(rank_by, [])  # an unknown name fails before the embedding pass
     if alpha > 0:
         missing = [p.goal for p in pairs if p.baseline is None]
         if missing:

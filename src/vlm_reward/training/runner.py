@@ -21,6 +21,7 @@ from vlm_reward.config import RunConfig, dump_run_config, load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError, DependencyNotInstalled
 from vlm_reward.factory import build_reward_model
 from vlm_reward.training.checkpoints import holds_run
+from vlm_reward.training.validation import check_algorithm_fits_env
 
 __all__ = ["evaluate_run", "resume", "train"]
 
@@ -94,6 +95,7 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
         >>> results = train(cfg, "runs/demo")                                    # doctest: +SKIP
     """
     _require_wandb(cfg)  # fail before creating anything
+    check_algorithm_fits_env(cfg)
     run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(cfg)
     if holds_run(run_dir):
         raise ConfigError(
