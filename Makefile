@@ -31,6 +31,8 @@ test: $(STAMP) browser
 	@# the layer contract of DESIGN.md (pyproject.toml [tool.importlinter])
 	cd src && ../$(VENV)/bin/lint-imports ../pyproject.toml
 	$(PY) -m pytest
+	@# the docstring examples of the package run as doctests
+	$(PY) -m pytest -q --doctest-modules src/vlm_reward
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all

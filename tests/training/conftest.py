@@ -8,8 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-CARTPOLE = "small_envs:vlmr_test/SmallCartPole-v0"
-PENDULUM = "small_envs:vlmr_test/SmallPendulum-v0"
+from small_envs import CARTPOLE
 
 
 @pytest.fixture

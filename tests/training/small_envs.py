@@ -17,7 +17,11 @@ from gymnasium.envs.classic_control.pendulum import PendulumEnv
 from gymnasium.envs.registration import register, registry
 from PIL import Image, ImageDraw
 
-__all__ = ["SmallCartPole", "SmallPendulum"]
+__all__ = ["CARTPOLE", "PENDULUM", "SmallCartPole", "SmallPendulum"]
+
+# ids that also make subprocesses import this module
+CARTPOLE = "small_envs:vlmr_test/SmallCartPole-v0"
+PENDULUM = "small_envs:vlmr_test/SmallPendulum-v0"
 
 
 class SmallCartPole(CartPoleEnv):

@@ -12,12 +12,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
+from small_envs import CARTPOLE, PENDULUM
 from stable_baselines3 import DQN, PPO, SAC
 from stable_baselines3.common.buffers import ReplayBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnvWrapper
 
-from conftest import CARTPOLE, PENDULUM
 from vlm_reward.factory import build_reward_model
 from vlm_reward.frame_buffer import FRAME_KEY
 from vlm_reward.training.callbacks import StopOnFlag

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from small_envs import CARTPOLE
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.callbacks import CallbackList
 from test_relabel import ProbeReplayBuffer, _replay_expected, _setup
 
-from conftest import CARTPOLE
 from vlm_reward.factory import build_reward_model
 from vlm_reward.reward import Steps
 

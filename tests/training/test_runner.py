@@ -9,8 +9,8 @@ import signal
 
 import numpy as np
 import pytest
+from small_envs import PENDULUM
 
-from conftest import PENDULUM
 from vlm_reward.config import load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError
 from vlm_reward.training import evaluate_run, resume, train

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from conftest import CARTPOLE
+from small_envs import CARTPOLE
 
 SRC = Path(__file__).parents[2] / "src"
 
