@@ -92,7 +92,12 @@ def test_resume_continues_with_replay_buffer(make_cfg, tmp_path):
     # extend the run, as after a crash with budget left
     text = (run_dir / "config.yaml").read_text().replace("total_steps: 300", "total_steps: 500")
     (run_dir / "config.yaml").write_text(text)
+    before = _progress_rows(run_dir)
+    assert before
     second = resume(run_dir)
+    after = _progress_rows(run_dir)  # appended: the rows of the first segment are all there
+    assert [{k: r[k] for k in before[0]} for r in after[:len(before)]] == before
+    assert len(after) > len(before)
     assert second["resumed_from"] == [300]
     assert second["num_timesteps"] == 500
     from stable_baselines3 import DQN
@@ -207,3 +212,59 @@ def test_run_folder_of_a_failed_start_can_be_reused(make_cfg, tmp_path):
     with pytest.raises(VLMRewardError):
         train(bad, tmp_path / "run")
     assert train(good, tmp_path / "run")["status"] == "completed"
+
+
+def _progress_rows(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "tb" / "progress.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_interrupted_then_resumed_run_keeps_its_log_and_counts_every_segment(
+        make_cfg, tmp_path, monkeypatch):
+    """progress.csv is appended, not rewritten; results.json covers both segments."""
+    pytest.importorskip("vlm_reward.envs")
+    from vlm_reward.training import callbacks
+
+    # fixed 32-step episodes: the whole run (250 -> 256 steps, PPO rollouts of 32) has 8
+    cfg = make_cfg("PPO", env="vlm_reward/CartPole-v0", total_steps=250,
+                   hyperparameters={"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+                   logging={"checkpoint_every": 64})
+    cfg.env.kwargs = {"episode_length": 32}
+    original = callbacks.Metrics._on_step
+
+    def sigint_at_100(self):
+        if self.model.num_timesteps == 100:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self)
+
+    monkeypatch.setattr(callbacks.Metrics, "_on_step", sigint_at_100)
+    run_dir = tmp_path / "run"
+    stopped = train(cfg, run_dir)
+    # the unfinished rollout (97-100) is never trained on: the checkpoint is of step 96
+    assert stopped["status"] == "interrupted" and stopped["num_timesteps"] == 96
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "interrupted"
+    before = _progress_rows(run_dir)
+    assert [r["time/total_timesteps"] for r in before] == ["32", "64", "96"]
+    monkeypatch.setattr(callbacks.Metrics, "_on_step", original)
+
+    done = resume(run_dir)
+    assert done["status"] == "completed" and done["resumed_from"] == [96]
+    assert done["num_timesteps"] == 256 and done["step_granularity"] == 32  # whole rollouts
+    assert done["train"]["episodes"] == 8  # 3 before the interruption + 5 after
+    assert done["wall_seconds"] > stopped["wall_seconds"]
+    after = _progress_rows(run_dir)
+    assert [{k: r[k] for k in before[0]} for r in after[:3]] == before
+    steps = [float(r["time/total_timesteps"]) for r in after]
+    assert steps == sorted(steps) and steps[-1] == 256
+
+
+def test_resume_extends_a_finished_run_with_a_new_total(make_cfg, tmp_path):
+    cfg = make_cfg("PPO", total_steps=64, hyperparameters={"n_steps": 64, "batch_size": 64})
+    run_dir = tmp_path / "run"
+    train(cfg, run_dir)
+    with pytest.raises(ConfigError, match="total_steps: 32 is below the 64 steps"):
+        resume(run_dir, total_steps=32)
+    more = resume(run_dir, total_steps=128)
+    assert more["num_timesteps"] == 128 and more["resumed_from"] == [64]
+    assert load_run_config(run_dir / "config.yaml").total_steps == 128
+    assert resume(run_dir, total_steps=128) == more  # finished again: kept as it is
