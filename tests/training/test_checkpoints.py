@@ -27,7 +27,8 @@ def trained_run(tmp_path_factory, tiny_clip_dir):
         "env": {"id": CARTPOLE},
         "reward": {"model": str(tiny_clip_dir), "goal": "a pole standing upright",
                    "device": "cpu", "precision": "fp32"},
-        "algorithm": {"name": "DQN", "hyperparameters": {"learning_starts": 50}},
+        "algorithm": {"name": "DQN", "hyperparameters": {"learning_starts": 50,
+                                                          "buffer_size": 2000}},
         "total_steps": 300, "device": "cpu", "torch_threads": 1,
         "logging": {"eval_every": 0, "video_every": 0, "checkpoint_every": 100,
                     "eval_episodes": 1, "progress_bar": False},
@@ -99,5 +100,5 @@ def test_no_loadable_checkpoint_is_one_clear_error(run):
         truncate(ckpt.model)
     _extend(run, 400)
     for call in (lambda: resume(run), lambda: evaluate_run(run, video=False)):
-        with pytest.raises(CheckpointError, match="no checkpoint loads.*model_300.zip"):
+        with pytest.raises(CheckpointError, match=r"no checkpoint loads.*model_300\.zip"):
             call()

@@ -9,6 +9,7 @@ it skips; only when none loads is that an error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -44,20 +45,36 @@ def save_checkpoint(
     run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     files = run.checkpoint_files(int(model.num_timesteps))
     buffer = None
+    digest = None
     if save_replay_buffer and getattr(model, "replay_buffer", None) is not None:
         assert files.replay_buffer is not None  # checkpoint_files names every file
         with atomic_path(files.replay_buffer) as tmp:
             model.save_replay_buffer(tmp)
+            digest = _sha256(tmp)
         buffer = files.replay_buffer
     saved_state = None
-    if state is not None:
+    if state is not None or digest is not None:
         assert files.state is not None
-        saved_state = atomic_write_json(files.state, {"num_timesteps": files.steps, **state})
+        saved_state = atomic_write_json(files.state, {
+            "num_timesteps": files.steps, "replay_buffer_sha256": digest, **(state or {}),
+        })
     with atomic_path(files.model) as tmp:
         model.save(tmp)
     if buffer is not None:
         run.prune_replay_buffers()
     return Checkpoint(files.steps, files.model, buffer, saved_state)
+
+
+def _sha256(path: Path) -> str:
+    """Checksum of a replay buffer: a pickle of numpy arrays loads even with flipped bytes.
+
+    (Model zips need none: zip members carry CRCs that SB3's reads check.)
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _read_state(path: Path | None) -> dict[str, Any] | None:
@@ -69,6 +86,21 @@ def _read_state(path: Path | None) -> dict[str, Any] | None:
         logger.warning("%s: unreadable run statistics (%s); metrics restart from here", path, exc)
         return None
     return state if isinstance(state, dict) else None
+
+
+def _load_replay_buffer(model: Any, ckpt: Checkpoint, state: dict[str, Any] | None) -> str | None:
+    """Load the checkpoint's buffer into ``model``; what is wrong with it, or None."""
+    path = ckpt.replay_buffer
+    if path is None:
+        return f"checkpoint {ckpt.model} has no replay buffer on disk"
+    expected = (state or {}).get("replay_buffer_sha256")
+    if expected is not None and _sha256(path) != expected:
+        return f"replay buffer {path} is damaged (checksum mismatch)"
+    try:
+        model.load_replay_buffer(path)
+    except Exception as exc:  # pickle raises many types on damaged files
+        return f"replay buffer {path} does not load ({type(exc).__name__}: {exc})"
+    return None
 
 
 def load_checkpoint(
@@ -100,23 +132,17 @@ def load_checkpoint(
             logger.warning("checkpoint %s does not load (%s: %s); trying an older one",
                            ckpt.model, type(exc).__name__, exc)
             continue
+        state = _read_state(ckpt.state)
         if need_replay_buffer and hasattr(model, "load_replay_buffer"):
-            if ckpt.replay_buffer is None:
-                failures.append(f"{ckpt.model.name}: its replay buffer is not on disk")
-                logger.warning("checkpoint %s has no replay buffer on disk; trying an older one",
-                               ckpt.model)
-                continue
-            try:
-                model.load_replay_buffer(ckpt.replay_buffer)
-            except Exception as exc:  # pickle raises many types on damaged files
-                failures.append(f"{ckpt.replay_buffer.name}: {type(exc).__name__}: {exc}")
-                logger.warning("replay buffer %s does not load (%s: %s); trying an older "
-                               "checkpoint", ckpt.replay_buffer, type(exc).__name__, exc)
+            problem = _load_replay_buffer(model, ckpt, state)
+            if problem is not None:
+                failures.append(problem)
+                logger.warning("%s; trying an older checkpoint", problem)
                 continue
         if i > 0:
             logger.warning("using checkpoint %s (%d steps) instead of the newest, %s",
                            ckpt.model, ckpt.steps, candidates[0].model.name)
-        return Restored(model, ckpt, _read_state(ckpt.state))
+        return Restored(model, ckpt, state)
     raise CheckpointError(
         f"{run.path}: no checkpoint loads ({'; '.join(failures)}); restore the files from a "
         "backup, or start the run again in a new folder"
