@@ -102,3 +102,22 @@ def test_no_loadable_checkpoint_is_one_clear_error(run):
     for call in (lambda: resume(run), lambda: evaluate_run(run, video=False)):
         with pytest.raises(CheckpointError, match=r"no checkpoint loads.*model_300\.zip"):
             call()
+
+
+def test_policy_from_a_run_folder_skips_a_damaged_newest_checkpoint(run, caplog):
+    import gymnasium as gym
+    import small_envs  # noqa: F401  (registers the test env)
+
+    from vlm_reward.evaluation.policies import make_policy
+
+    truncate(run / "checkpoints" / "model_300.zip")
+    env = gym.make("vlmr_test/SmallCartPole-v0")
+    with caplog.at_level(logging.WARNING):
+        policy = make_policy(str(run), env)
+    assert "model_300.zip" in caplog.text
+    obs, _ = env.reset(seed=0)
+    assert env.action_space.contains(int(policy(obs)))
+    for ckpt in _newest(run):
+        truncate(ckpt.model)
+    with pytest.raises(CheckpointError, match="no checkpoint of"):
+        make_policy(str(run), env)
