@@ -74,6 +74,7 @@ def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None) -
     path = Path(path)
     fd, tmp = _temp_beside(path)
     try:
+        fh: IO
         if mode == "wb":
             fh = os.fdopen(fd, "wb")
         else:

@@ -283,5 +283,10 @@ class ProgressBar(BaseCallback):
     def _on_training_end(self) -> None:
         if self._progress is not None:
             self._progress.update(self._task, completed=self.model.num_timesteps)
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live display; also after a crash, which SB3 ends without a training end."""
+        if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -173,6 +173,7 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
     eval_env = make_eval_env(cfg, reward_model)
     wandb_run = _init_wandb(cfg, run.path, resume_run)
     model: Any = None
+    progress: ProgressBar | None = None
     try:
         restored = None
         if resume_run:
@@ -212,7 +213,8 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
 
         checkpoints = CheckpointEvery(
             run, cfg.logging.checkpoint_every, cfg.logging.save_replay_buffer,
-            before_save=relabel.flush if relabel is not None else None, state=run_state,
+            before_save=relabel.flush if relabel is not None else None,
+            state=run_state,
         )
         # off-policy runs stop exactly at total_steps; on-policy ones finish their rollout
         stopper = StopTraining(
@@ -223,7 +225,8 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
             callbacks.append(relabel)
         callbacks += [metrics, checkpoints, evaluator]
         if cfg.logging.progress_bar:
-            callbacks.append(ProgressBar(cfg.total_steps))
+            progress = ProgressBar(cfg.total_steps)
+            callbacks.append(progress)
 
         remaining = cfg.total_steps - int(model.num_timesteps)
         if remaining > 0:
@@ -278,6 +281,8 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         run.write_results(results)
         return results
     finally:
+        if progress is not None:
+            progress.close()
         if model is not None:
             model.logger.close()
         env.close()
