@@ -141,6 +141,39 @@ def _step_granularity(model: Any) -> int:
     return int(model.n_steps) * n_envs if isinstance(model, OnPolicyAlgorithm) else n_envs
 
 
+def _results(
+    cfg: RunConfig, run: RunDir, model: Any, summary: dict[str, Any], signal_name: str | None,
+    final_eval: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """``results.json`` of a run; ``summary`` covers all its segments (RunStats.summary)."""
+    return {
+        "status": "completed" if signal_name is None else "interrupted",
+        "signal": signal_name,
+        "run_dir": str(run),
+        "env_id": cfg.env.id,
+        "algorithm": cfg.algorithm.name,
+        "seed": cfg.seed,
+        "reward": "ground_truth" if not cfg.uses_vlm else "vlm",
+        "reward_mode": cfg.reward_mode if cfg.uses_vlm else None,
+        "total_steps": cfg.total_steps,
+        "num_timesteps": int(model.num_timesteps),
+        "step_granularity": _step_granularity(model),
+        "resumed_from": [],
+        "wall_seconds": summary["wall_seconds"],
+        "fps": summary["fps"],
+        "reward_inference_share": summary["reward_inference_share"],
+        "train": {
+            "ground_truth_return": summary["ground_truth_return"],
+            "vlm_return": summary["vlm_return"],
+            "success_rate": summary["success_rate"],
+            "episodes": summary["episodes"],
+        },
+        "eval": final_eval,
+        "checkpoint": None,
+        "relabelled_frames": None,
+    }
+
+
 def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
@@ -174,6 +207,7 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
     wandb_run = _init_wandb(cfg, run.path, resume_run)
     model: Any = None
     progress: ProgressBar | None = None
+    sb3_logger = None
     try:
         restored = None
         if resume_run:
@@ -191,7 +225,8 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
                 **_hyperparameters(cfg),
             )
             done_steps, stats, relabelled_before = 0, RunStats(), 0
-        model.set_logger(run_logger(run, done_steps if resume_run else None))
+        sb3_logger = run_logger(run, done_steps if resume_run else None)
+        model.set_logger(sb3_logger)
 
         stop = StopFlag()
         relabel = None
@@ -248,43 +283,20 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
             assert restored is not None  # a new run always has steps left (total_steps >= 1)
             checkpoint = restored.checkpoint
         summary = stats.summary(int(model.num_timesteps))
-        interrupted = stop.interrupted
         final_eval = None
-        if not interrupted and cfg.logging.eval_episodes:
+        if not stop.interrupted and cfg.logging.eval_episodes:
             final_eval = evaluator.evaluate(video=True)
-        results = {
-            "status": "interrupted" if interrupted else "completed",
-            "signal": stop.signal_name,
-            "run_dir": str(run),
-            "env_id": cfg.env.id,
-            "algorithm": cfg.algorithm.name,
-            "seed": cfg.seed,
-            "reward": "ground_truth" if not cfg.uses_vlm else "vlm",
-            "reward_mode": cfg.reward_mode if cfg.uses_vlm else None,
-            "total_steps": cfg.total_steps,
-            "num_timesteps": int(model.num_timesteps),
-            "step_granularity": _step_granularity(model),
-            "resumed_from": stats.resumed_from,
-            "wall_seconds": summary["wall_seconds"],
-            "fps": summary["fps"],
-            "reward_inference_share": summary["reward_inference_share"],
-            "train": {
-                "ground_truth_return": summary["ground_truth_return"],
-                "vlm_return": summary["vlm_return"],
-                "success_rate": summary["success_rate"],
-                "episodes": summary["episodes"],
-            },
-            "eval": final_eval,
-            "checkpoint": run.relative(checkpoint.model),
-            "relabelled_frames": relabelled(),
-        }
+        results = _results(cfg, run, model, summary, stop.signal_name, final_eval)
+        results["resumed_from"] = stats.resumed_from
+        results["checkpoint"] = run.relative(checkpoint.model)
+        results["relabelled_frames"] = relabelled()
         run.write_results(results)
         return results
     finally:
         if progress is not None:
             progress.close()
-        if model is not None:
-            model.logger.close()
+        if sb3_logger is not None:
+            sb3_logger.close()
         env.close()
         eval_env.close()
         _close_reward_model(reward_model)
