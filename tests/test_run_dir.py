@@ -78,10 +78,11 @@ def test_prune_keeps_the_newest_two_buffers(tmp_path):
 
 def test_temp_files_of_killed_writers_are_removed(tmp_path):
     run = RunDir(tmp_path)
-    stale = _touch(run.checkpoint_dir / ".model_5.zip.abc123.tmp")
+    stale = [_touch(run.checkpoint_dir / ".model_5.zip.abc123.tmp"),
+             _touch(run.videos / ".eval_step_5.tmp.mp4")]
     keep = _touch(run.checkpoint_files(5).model)
-    assert run.remove_temp_files() == [stale]
-    assert keep.exists() and not stale.exists()
+    assert sorted(run.remove_temp_files()) == sorted(stale)
+    assert keep.exists() and not any(p.exists() for p in stale)
 
 
 def test_unreadable_results_read_as_none(tmp_path):

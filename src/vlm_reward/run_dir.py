@@ -164,9 +164,12 @@ class RunDir:
                 path.unlink(missing_ok=True)
 
     def remove_temp_files(self) -> list[Path]:
-        """Delete temp files left by a killed writer (``.NAME.*.tmp``); returns them."""
+        """Delete temp files left by a killed writer (``.NAME.*.tmp``, videos' ``.NAME.tmp.mp4``).
+
+        Returns them.
+        """
         stale = [p for folder in (self.path, self.checkpoint_dir, self.tb, self.videos)
-                 if folder.is_dir() for p in folder.glob(".*.tmp")]
+                 if folder.is_dir() for p in folder.glob(".*.tmp*")]
         for path in stale:
             path.unlink(missing_ok=True)
         return stale

@@ -82,7 +82,7 @@ def check_every_file_parses(run: RunDir) -> None:
     for path in run.path.rglob("*"):
         if not path.is_file():
             continue
-        assert not path.name.endswith(".tmp"), f"left-over temp file {path}"
+        assert ".tmp" not in path.name, f"left-over temp file {path}"
         if path.suffix == ".json":
             json.loads(path.read_text())
         elif path.suffix == ".yaml":
