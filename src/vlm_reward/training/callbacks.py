@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from vlm_reward.run_dir import Checkpoint, RunDir
     from vlm_reward.training.stats import RunStats, StopFlag
 
-__all__ = ["CheckpointEvery", "EvalEvery", "Metrics", "ProgressBar", "StopTraining", "due"]
+__all__ = ["CheckpointEvery", "EvalEvery", "Metrics", "ProgressBar", "StopOnFlag", "due"]
 
 
 def due(every: int, before: int, now: int) -> bool:
@@ -35,7 +35,7 @@ def due(every: int, before: int, now: int) -> bool:
     return every > 0 and now // every > before // every
 
 
-class StopTraining(BaseCallback):
+class StopOnFlag(BaseCallback):
     """Stop at the next step once a signal set the flag, or once ``max_steps`` are done.
 
     SB3 does not store the step at which a callback stops training (off-policy: that

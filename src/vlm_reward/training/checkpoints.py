@@ -110,8 +110,11 @@ def load_checkpoint(
     env: Any = None,
     device: str = "auto",
     need_replay_buffer: bool = False,
+    **load_kwargs: Any,
 ) -> Restored:
     """Load the newest checkpoint that loads (model, and buffer if ``need_replay_buffer``).
+
+    ``load_kwargs`` go to ``algo_cls.load`` (e.g. buffer classes that replace the saved ones).
 
     Damaged files are reported as warnings naming the file, and the next older checkpoint is
     tried. Raises :class:`CheckpointError` when the run has none, or none of them loads.
@@ -126,7 +129,7 @@ def load_checkpoint(
     failures = []
     for i, ckpt in enumerate(candidates):
         try:
-            model = algo_cls.load(ckpt.model, env=env, device=device)
+            model = algo_cls.load(ckpt.model, env=env, device=device, **load_kwargs)
         except Exception as exc:  # SB3 raises many types on damaged zips (incl. AssertionError)
             failures.append(f"{ckpt.model.name}: {type(exc).__name__}: {exc}")
             logger.warning("checkpoint %s does not load (%s: %s); trying an older one",

@@ -183,7 +183,7 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         EvalEvery,
         Metrics,
         ProgressBar,
-        StopTraining,
+        StopOnFlag,
     )
     from vlm_reward.training.checkpoints import load_checkpoint
     from vlm_reward.training.env_factory import make_eval_env, make_vec_env
@@ -252,7 +252,7 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
             state=run_state,
         )
         # off-policy runs stop exactly at total_steps; on-policy ones finish their rollout
-        stopper = StopTraining(
+        stopper = StopOnFlag(
             stop, None if isinstance(model, OnPolicyAlgorithm) else cfg.total_steps
         )
         callbacks: list[Any] = [stopper]
