@@ -7,7 +7,7 @@ import stat
 import pytest
 
 from vlm_reward import atomic
-from vlm_reward.atomic import atomic_open, atomic_write_json, atomic_write_text
+from vlm_reward.atomic import atomic_open, atomic_path, atomic_write_json, atomic_write_text
 
 
 def _mode(path) -> int:
@@ -47,3 +47,34 @@ def test_unknown_mode_is_refused(tmp_path):
 
 def test_docstring_example_runs():
     assert doctest.testmod(atomic).failed == 0
+
+
+def test_file_and_folder_are_fsynced_around_the_rename(tmp_path, monkeypatch):
+    """Without fsync a power cut after the rename can leave an empty or missing file."""
+    synced = []
+    real_fsync = os.fsync
+
+    def spy(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", spy)
+    atomic_write_json(tmp_path / "results.json", {"a": 1})
+    assert synced == [False, True]  # the temp file's data, then the folder's new entry
+
+
+def test_atomic_path_for_libraries_that_write_files_themselves(tmp_path):
+    plain = tmp_path / "plain.bin"
+    plain.write_bytes(b"")
+    target = tmp_path / "model.zip"
+    with atomic_path(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.name.startswith(".model.zip.")
+        assert tmp.suffix == ".tmp"  # SB3 keeps a suffix it is given
+        tmp.write_bytes(b"zip")
+        assert not target.exists()
+    assert target.read_bytes() == b"zip" and _mode(target) == _mode(plain)
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed mid-save")
+    assert target.read_bytes() == b"zip"
+    assert sorted(os.listdir(tmp_path)) == ["model.zip", "plain.bin"]

@@ -1,10 +1,11 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written file.
+"""Atomic, durable file writes: a reader, a crash or a power cut never leaves a half-written file.
 
-Each writer goes to a uniquely named temp file in the target's folder, then ``os.replace``s it
-over the target; on any error the temp file is removed and the old target is left untouched.
-The finished file gets the permissions a plain ``open(path, "w")`` would give (``0o666`` less
-the umask), not the owner-only ``0o600`` of :func:`tempfile.mkstemp`: run folders, exports and
-caches are meant to be read by others.
+Each writer goes to a uniquely named temp file in the target's folder, which is flushed and
+``fsync``ed, then ``os.replace``d over the target; the folder is ``fsync``ed after the rename so
+the new name itself survives a power cut. On any error the temp file is removed and the old
+target is left untouched. The finished file gets the permissions a plain ``open(path, "w")``
+would give (``0o666`` less the umask), not the owner-only ``0o600`` of
+:func:`tempfile.mkstemp`: run folders, exports and caches are meant to be read by others.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_open", "atomic_write_json", "atomic_write_text"]
+__all__ = ["atomic_open", "atomic_path", "atomic_write_json", "atomic_write_text", "fsync_dir"]
 
 
 def _current_umask() -> int:
@@ -27,6 +28,31 @@ def _current_umask() -> int:
 
 
 _FILE_MODE = 0o666 & ~_current_umask()
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make a rename or new file in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on folders; the rename still happened
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temp_beside(path: Path) -> tuple[int, Path]:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    return fd, Path(tmp)
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    os.chmod(tmp, _FILE_MODE)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
 
 
 @contextmanager
@@ -46,18 +72,48 @@ def atomic_open(path: str | Path, mode: str = "w", newline: str | None = None) -
     if mode not in ("w", "wb"):
         raise ValueError(f"mode: expected 'w' or 'wb', got {mode!r}")
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _temp_beside(path)
     try:
+        fh: IO
         if mode == "wb":
             fh = os.fdopen(fd, "wb")
         else:
             fh = os.fdopen(fd, "w", encoding="utf-8", newline=newline)
         with fh:
             yield fh
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _commit(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A fresh temp path beside ``path`` for a library that writes files itself (SB3 ``save``).
+
+    The library must write exactly the yielded path (keep its suffix: it ends in ``.tmp``);
+    on a clean exit the file is ``fsync``ed and renamed over ``path``.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> target = pathlib.Path(tempfile.mkdtemp()) / "model.bin"
+        >>> with atomic_path(target) as tmp:
+        ...     _ = tmp.write_bytes(b"weights")
+        >>> target.read_bytes()
+        b'weights'
+    """
+    path = Path(path)
+    fd, tmp = _temp_beside(path)
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        _commit(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -13,6 +13,7 @@ from small_envs import PENDULUM
 
 from vlm_reward.config import load_run_config
 from vlm_reward.errors import CheckpointError, ConfigError
+from vlm_reward.run_dir import RunDir
 from vlm_reward.training import evaluate_run, resume, train
 
 
@@ -25,9 +26,9 @@ def _csv_columns(run_dir) -> dict[str, list[str]]:
 def _check_run_folder(run_dir, cfg, results, expect_videos=True):
     assert load_run_config(run_dir / "config.yaml") == cfg
     assert list((run_dir / "tb").glob("events.out.tfevents.*"))
-    latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
-    assert (run_dir / "checkpoints" / latest["model"]).is_file()
-    assert latest["num_timesteps"] == results["num_timesteps"] >= cfg.total_steps
+    newest = RunDir(run_dir).checkpoints()[0]
+    assert newest.model.is_file()
+    assert newest.steps == results["num_timesteps"] >= cfg.total_steps
     if expect_videos:
         videos = sorted((run_dir / "videos").glob("*.mp4"))
         assert videos and all(v.stat().st_size > 1000 for v in videos)
@@ -77,7 +78,7 @@ def test_per_step_sac_on_continuous_env(make_cfg, tmp_path):
     _check_run_folder(tmp_path / "run", cfg, results)
     assert results["relabelled_frames"] is None  # per-step: nothing to relabel
     assert results["train"]["vlm_return"] is not None  # 50-step episodes
-    assert (tmp_path / "run" / "checkpoints" / "replay_buffer.pkl").is_file()
+    assert RunDir(tmp_path / "run").checkpoints()[0].replay_buffer.is_file()
 
 
 def test_resume_continues_with_replay_buffer(make_cfg, tmp_path):
@@ -91,13 +92,19 @@ def test_resume_continues_with_replay_buffer(make_cfg, tmp_path):
     # extend the run, as after a crash with budget left
     text = (run_dir / "config.yaml").read_text().replace("total_steps: 300", "total_steps: 500")
     (run_dir / "config.yaml").write_text(text)
+    before = _progress_rows(run_dir)
+    assert before
     second = resume(run_dir)
-    assert second["resumed_from"] == 300
+    after = _progress_rows(run_dir)  # appended: the rows of the first segment are all there
+    assert [{k: r[k] for k in before[0]} for r in after[:len(before)]] == before
+    assert len(after) > len(before)
+    assert second["resumed_from"] == [300]
     assert second["num_timesteps"] == 500
     from stable_baselines3 import DQN
 
-    model = DQN.load(run_dir / "checkpoints" / "model_500.zip")
-    model.load_replay_buffer(run_dir / "checkpoints" / "replay_buffer.pkl")
+    newest = RunDir(run_dir).checkpoints()[0]
+    model = DQN.load(newest.model)
+    model.load_replay_buffer(newest.replay_buffer)
     assert model.replay_buffer.pos == 500  # the first 300 transitions were carried over
     assert np.all(model.replay_buffer.rewards[:500] != 0.0)  # all relabelled
 
@@ -118,28 +125,33 @@ def test_sigterm_saves_checkpoint_then_resume(make_cfg, tmp_path, monkeypatch):
     handler_before = signal.getsignal(signal.SIGTERM)
     results = train(cfg, run_dir)
     assert results["status"] == "interrupted" and results["signal"] == "SIGTERM"
-    assert not (run_dir / "results.json").exists()
-    latest = json.loads((run_dir / "checkpoints" / "latest.json").read_text())
-    # the signal arrives during step 150; training stops at the next step, which SB3 drops
-    assert latest["num_timesteps"] == 151 and latest["replay_buffer"]
+    on_disk = json.loads((run_dir / "results.json").read_text())
+    assert on_disk["status"] == "interrupted" and on_disk["num_timesteps"] == 150
+    newest = RunDir(run_dir).checkpoints()[0]
+    # the signal arrives during step 150; SB3 drops the next step, so 150 steps are complete
+    assert newest.steps == results["num_timesteps"] == 150 and newest.replay_buffer
     from stable_baselines3 import DQN
 
-    saved = DQN.load(run_dir / "checkpoints" / latest["model"])
-    saved.load_replay_buffer(run_dir / "checkpoints" / latest["replay_buffer"])
-    assert saved.replay_buffer.pos == 150
+    saved = DQN.load(newest.model)
+    saved.load_replay_buffer(newest.replay_buffer)
+    assert saved.num_timesteps == saved.replay_buffer.pos == 150
     assert np.all(saved.replay_buffer.rewards[:150] != 0.0)  # flushed before saving
     assert signal.getsignal(signal.SIGTERM) is handler_before  # handler restored
     monkeypatch.setattr(callbacks.Metrics, "_on_step", original)
     done = resume(run_dir)
-    assert done["status"] == "completed" and 400 <= done["num_timesteps"] < 404  # train_freq 4
+    # stops exactly at total_steps, not at the end of the train_freq=4 rollout (402)
+    assert done["status"] == "completed" and done["num_timesteps"] == 400
+    assert done["resumed_from"] == [150]
+    assert done["train"]["episodes"] >= results["train"]["episodes"]
 
 
 def test_evaluate_run(make_cfg, tmp_path):
     cfg = make_cfg("PPO", total_steps=128, hyperparameters={"n_steps": 64, "batch_size": 64})
     run_dir = tmp_path / "run"
     train(cfg, run_dir)
-    again = resume(run_dir)  # a finished run: nothing left to train, results rewritten
-    assert again["status"] == "completed" and again["num_timesteps"] == 128
+    first = (run_dir / "results.json").read_text()
+    again = resume(run_dir)  # a finished run: nothing to do, its results are kept as they are
+    assert again == json.loads(first) and (run_dir / "results.json").read_text() == first
     summary = evaluate_run(run_dir, episodes=2)
     assert summary["episodes"] == 2
     assert summary["ground_truth_return"] > 0 and summary["vlm_return"] is not None
@@ -201,3 +213,59 @@ def test_run_folder_of_a_failed_start_can_be_reused(make_cfg, tmp_path):
     with pytest.raises(VLMRewardError):
         train(bad, tmp_path / "run")
     assert train(good, tmp_path / "run")["status"] == "completed"
+
+
+def _progress_rows(run_dir) -> list[dict[str, str]]:
+    with open(run_dir / "tb" / "progress.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_interrupted_then_resumed_run_keeps_its_log_and_counts_every_segment(
+        make_cfg, tmp_path, monkeypatch):
+    """progress.csv is appended, not rewritten; results.json covers both segments."""
+    pytest.importorskip("vlm_reward.envs")
+    from vlm_reward.training import callbacks
+
+    # fixed 32-step episodes: the whole run (250 -> 256 steps, PPO rollouts of 32) has 8
+    cfg = make_cfg("PPO", env="vlm_reward/CartPole-v0", total_steps=250,
+                   hyperparameters={"n_steps": 32, "batch_size": 32, "n_epochs": 1},
+                   logging={"checkpoint_every": 64})
+    cfg.env.kwargs = {"episode_length": 32}
+    original = callbacks.Metrics._on_step
+
+    def sigint_at_100(self):
+        if self.model.num_timesteps == 100:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self)
+
+    monkeypatch.setattr(callbacks.Metrics, "_on_step", sigint_at_100)
+    run_dir = tmp_path / "run"
+    stopped = train(cfg, run_dir)
+    # the unfinished rollout (97-100) is never trained on: the checkpoint is of step 96
+    assert stopped["status"] == "interrupted" and stopped["num_timesteps"] == 96
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "interrupted"
+    before = _progress_rows(run_dir)
+    assert [r["time/total_timesteps"] for r in before] == ["32", "64", "96"]
+    monkeypatch.setattr(callbacks.Metrics, "_on_step", original)
+
+    done = resume(run_dir)
+    assert done["status"] == "completed" and done["resumed_from"] == [96]
+    assert done["num_timesteps"] == 256 and done["step_granularity"] == 32  # whole rollouts
+    assert done["train"]["episodes"] == 8  # 3 before the interruption + 5 after
+    assert done["wall_seconds"] > stopped["wall_seconds"]
+    after = _progress_rows(run_dir)
+    assert [{k: r[k] for k in before[0]} for r in after[:3]] == before
+    steps = [float(r["time/total_timesteps"]) for r in after]
+    assert steps == sorted(steps) and steps[-1] == 256
+
+
+def test_resume_extends_a_finished_run_with_a_new_total(make_cfg, tmp_path):
+    cfg = make_cfg("PPO", total_steps=64, hyperparameters={"n_steps": 64, "batch_size": 64})
+    run_dir = tmp_path / "run"
+    train(cfg, run_dir)
+    with pytest.raises(ConfigError, match="total_steps: 32 is below the 64 steps"):
+        resume(run_dir, total_steps=32)
+    more = resume(run_dir, total_steps=128)
+    assert more["num_timesteps"] == 128 and more["resumed_from"] == [64]
+    assert load_run_config(run_dir / "config.yaml").total_steps == 128
+    assert resume(run_dir, total_steps=128) == more  # finished again: kept as it is

@@ -60,6 +60,23 @@ def test_train_and_evaluate_cli(tmp_path, tiny_clip_dir):
     assert proc.returncode == 0, proc.stderr
     assert json.loads((run_dir / "evaluation.json").read_text())["episodes"] == 1
 
+    proc = _run("train", "--resume", str(run_dir), "--set", "total_steps=192", "--json",
+                cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["num_timesteps"] == 192 and results["resumed_from"] == [128]
+
+
+@pytest.mark.parametrize("overrides", [["reward.alpha=1"], ["total_steps=many"]])
+def test_resume_accepts_only_a_new_total_steps(overrides):
+    from vlm_reward.cli.train import _resume_total_steps
+    from vlm_reward.errors import ConfigError
+
+    assert _resume_total_steps(["total_steps=500"]) == 500
+    assert _resume_total_steps([]) is None
+    with pytest.raises(ConfigError, match="total_steps"):
+        _resume_total_steps(overrides)
+
 
 def test_cli_errors_are_one_line(tmp_path, tiny_clip_dir):
     config = _write_config(tmp_path, tiny_clip_dir)

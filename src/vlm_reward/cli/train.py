@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -14,11 +15,13 @@ from rich.table import Table
 from vlm_reward.cli import app
 from vlm_reward.cli.options import options
 from vlm_reward.errors import ConfigError
+from vlm_reward.overrides import parse_override
 from vlm_reward.paths import check_output_path
 
 __all__ = ["evaluate", "train"]
 
 console = Console()
+err_console = Console(stderr=True)
 
 
 def _apply_global_options(overrides: list[str]) -> list[str]:
@@ -59,7 +62,9 @@ def train(
         None, "--run-dir", help="Run folder (default runs/<name>-<time>)."
     ),
     resume: Path | None = typer.Option(
-        None, "--resume", help="Continue the run in this folder from its last checkpoint."
+        None, "--resume",
+        help="Continue the run in this folder from its last checkpoint (extend it with "
+        "--set total_steps=N).",
     ),
     ray_address: str | None = typer.Option(
         None, "--ray-address",
@@ -68,7 +73,8 @@ def train(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
-    """Train an agent from a config; Ctrl-C saves a checkpoint (continue with --resume)."""
+    """Train an agent from a config; Ctrl-C or SIGTERM saves a checkpoint (exit 130 / 143;
+    continue with --resume)."""
     from vlm_reward import training
     from vlm_reward.config import load_run_config
 
@@ -84,26 +90,46 @@ def train(
             if ray_address != "local":
                 set_.append(f"reward.ray_address={ray_address}")
     if resume is not None:
-        if config is not None or set_ or run_dir is not None:
+        if config is not None or run_dir is not None:
             raise ConfigError(
-                "--resume: the run's own config.yaml is used; drop CONFIG, --set and --run-dir"
+                "--resume: the run's own config.yaml is used; drop CONFIG and --run-dir"
             )
-        results = training.resume(resume)
+        results = training.resume(resume, total_steps=_resume_total_steps(set_))
     else:
         if config is None:
             raise ConfigError("train: give a CONFIG.yaml (see configs/) or --resume RUN_DIR")
         cfg = load_run_config(config, _apply_global_options(set_))
         results = training.train(cfg, run_dir)
+    interrupted = results.get("status") == "interrupted"
     if as_json:
         console.print_json(json.dumps(results))
-    else:
+    elif not interrupted:
         _print_results("training results", results)
-    if results.get("status") == "interrupted":
-        console.print(
-            f"[yellow]interrupted[/] at step {results['num_timesteps']}; checkpoint saved. "
-            f"Continue with: vlm-reward train --resume {escape(str(results['run_dir']))}"
+    if interrupted:
+        name = results.get("signal") or "SIGINT"
+        err_console.print(
+            f"[yellow]{name}[/]: stopped at step {results['num_timesteps']} and saved a "
+            "checkpoint; continue with: vlm-reward train --resume "
+            f"{escape(str(results['run_dir']))}",
+            highlight=False, soft_wrap=True,
         )
-        sys.exit(130)
+        sys.exit(128 + signal.Signals[name])
+
+
+def _resume_total_steps(overrides: list[str]) -> int | None:
+    """``--resume`` takes ``--set total_steps=N`` only: the rest of the run is fixed."""
+    total = None
+    for item in overrides:
+        key, value = parse_override(item, "--set", "total_steps=100000")
+        if key != "total_steps":
+            raise ConfigError(
+                f"--resume: only total_steps may change (got --set {item}); the run's "
+                "config.yaml fixes everything else, start a new run to change it"
+            )
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"--set {item}: total_steps must be a whole number of env steps")
+        total = value
+    return total
 
 
 @app.command()

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from vlm_reward.atomic import atomic_open, atomic_write_json
+from vlm_reward.atomic import atomic_open
 from vlm_reward.errors import ConfigError
+from vlm_reward.run_dir import RunDir
 
 __all__ = ["DEMO_GOAL", "DEMO_STEPS", "check_demo_args", "demo_config", "run_demo"]
 
@@ -86,13 +87,13 @@ def evaluate_against_random(run_dir: Path, episodes: int, seed: int) -> dict[str
     """Roll out the run's final policy and a random policy on the same ground-truth episodes."""
     from stable_baselines3 import PPO
 
-    from vlm_reward.config import load_run_config
-    from vlm_reward.training.checkpoints import latest_checkpoint
+    from vlm_reward.training.checkpoints import load_checkpoint
     from vlm_reward.training.env_factory import make_eval_env
     from vlm_reward.training.rollout import run_episodes
 
-    cfg = load_run_config(run_dir / "config.yaml")
-    agent = PPO.load(latest_checkpoint(run_dir)["model"], device="cpu")
+    run = RunDir(run_dir)
+    cfg = run.read_config()
+    agent = load_checkpoint(run, PPO, device="cpu").model
     env = make_eval_env(cfg, None)  # ground truth only: no VLM needed
     try:
         eval_seed = seed + 20_000  # episodes training and its own evaluation never saw
@@ -107,10 +108,8 @@ def check_demo_args(out: Path, steps: int, eval_episodes: int) -> None:
     """Refuse bad arguments before anything is printed, trained or written."""
     if eval_episodes < 1:
         raise ConfigError(f"eval_episodes: expected a positive integer, got {eval_episodes}")
-    from vlm_reward.training.checkpoints import holds_run
-
     demo_config(steps)
-    if holds_run(Path(out)):
+    if RunDir(out).holds_run():
         raise ConfigError(f"out: {out} already holds a run; choose another folder (the default "
                           "is a new runs/demo-<timestamp>)")
 
@@ -139,7 +138,7 @@ def run_demo(
     plot_reward_vs_angle(out / "reward_vs_angle.png", angles, rewards)
     results["demo"] = {"goal": DEMO_GOAL, **comparison,
                        "total_seconds": round(time.perf_counter() - t0, 1)}
-    atomic_write_json(out / "results.json", results)
+    RunDir(out).write_results(results)
     return results
 
 

@@ -8,12 +8,14 @@ A policy spec is a string:
 * ``PATH.zip`` or ``sb3:PATH.zip`` - a Stable-Baselines3 checkpoint; the algorithm is read from
   the zip itself (SAC, DQN, TD3/DDPG by policy class; PPO vs A2C by their saved settings), or
   named explicitly as ``sb3:ALGO:PATH`` (e.g. ``sb3:sac:run/checkpoints/last.zip``);
-* ``RUN_DIR`` - a training run folder: its newest checkpoint (``checkpoints/latest.json``).
+* ``RUN_DIR`` - a training run folder: its newest checkpoint that loads (older ones are tried,
+  with a warning, when the newest is damaged).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,10 +24,12 @@ from typing import Any
 import numpy as np
 
 from vlm_reward.errors import CheckpointError, ConfigError, EnvError
+from vlm_reward.run_dir import RunDir
 
 __all__ = ["Policy", "make_policy", "sb3_algorithm"]
 
 Policy = Callable[[Any], Any]
+logger = logging.getLogger(__name__)
 
 _SB3_ALGOS = ("A2C", "DDPG", "DQN", "PPO", "SAC", "TD3")
 
@@ -102,6 +106,18 @@ def _sb3(path: Path, seed: int, algo: str | None = None) -> Policy:
     return act
 
 
+def _newest_loadable(run: RunDir, seed: int, algo: str | None) -> Policy:
+    failures = []
+    for ckpt in run.checkpoints():
+        try:
+            return _sb3(ckpt.model, seed, algo)
+        except CheckpointError as exc:
+            logger.warning("%s; trying an older checkpoint", exc)
+            failures.append(str(exc))
+    raise CheckpointError(f"policy: no checkpoint of {run.path} loads"
+                          + (f" ({'; '.join(failures)})" if failures else ""))
+
+
 def make_policy(spec: str, env: Any, *, seed: int = 0) -> Policy:
     """Build the policy named by ``spec`` for ``env`` (see the module docstring)."""
     if spec == "random":
@@ -115,10 +131,9 @@ def make_policy(spec: str, env: Any, *, seed: int = 0) -> Policy:
     if spec.startswith("sb3:") and sep and head.upper() in _SB3_ALGOS:
         algo, rest = head.upper(), tail
     path = Path(rest)
-    if path.is_dir() and (path / "checkpoints").is_dir():  # a training run folder
-        from vlm_reward.training.checkpoints import latest_checkpoint
-
-        return _sb3(latest_checkpoint(path)["model"], seed, algo)
+    run = RunDir(path)
+    if path.is_dir() and run.checkpoint_dir.is_dir():  # a training run folder
+        return _newest_loadable(run, seed, algo)
     if spec.startswith("sb3:") or path.suffix == ".zip":
         if not path.is_file():
             raise ConfigError(f"policy: checkpoint {path} does not exist")

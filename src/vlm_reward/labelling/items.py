@@ -25,6 +25,7 @@ import numpy as np
 
 from vlm_reward.errors import ConfigError
 from vlm_reward.evaluation.dataset import DATASET_FORMAT, load_dataset
+from vlm_reward.run_dir import RunDir
 
 __all__ = [
     "DATASET_FORMAT",
@@ -75,7 +76,7 @@ def is_dataset_dir(path: Path) -> bool:
 
 def is_run_dir(path: Path) -> bool:
     """True if ``path`` looks like a training run folder (has ``videos/`` or ``config.yaml``)."""
-    return (path / "videos").is_dir() or (path / "config.yaml").is_file()
+    return RunDir(path).looks_like_run()
 
 
 def read_task_from_run(run_dir: Path) -> str | None:
@@ -84,16 +85,8 @@ def read_task_from_run(run_dir: Path) -> str | None:
     Returns None when there is no config or it has no goal; several goal prompts are joined
     with " / " because the rater should see every phrasing the reward model was given.
     """
-    config = run_dir / "config.yaml"
-    if not config.is_file():
-        return None
-    import yaml
-
-    try:
-        data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    if not isinstance(data, dict):
+    data = RunDir(run_dir).read_config_data()
+    if data is None:
         return None
     reward = data.get("reward")
     goal = reward.get("goal") if isinstance(reward, dict) else data.get("goal")
@@ -213,7 +206,7 @@ def _dataset_source(root: Path, clips: bool, task: str | None, fps: float) -> It
 
 
 def _run_source(root: Path, task: str | None) -> ItemSource:
-    videos_dir = root / "videos"
+    videos_dir = RunDir(root).videos
     files = sorted(
         p for p in videos_dir.glob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
     ) if videos_dir.is_dir() else []

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
 from vlm_reward.training.checkpoints import save_checkpoint
 from vlm_reward.training.rollout import run_episodes, summarise
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import gymnasium as gym
     from rich.progress import Progress
 
+    from vlm_reward.run_dir import Checkpoint, RunDir
     from vlm_reward.training.stats import RunStats, StopFlag
 
 __all__ = ["CheckpointEvery", "EvalEvery", "Metrics", "ProgressBar", "StopOnFlag", "due"]
@@ -34,14 +36,47 @@ def due(every: int, before: int, now: int) -> bool:
 
 
 class StopOnFlag(BaseCallback):
-    """Stop training at the next step once a signal set the flag."""
+    """Stop at the next step once a signal set the flag, or once ``max_steps`` are done.
 
-    def __init__(self, stop: StopFlag) -> None:
+    SB3 does not store the step at which a callback stops training (off-policy: that
+    transition; on-policy: the whole unfinished rollout, which is never trained on), yet has
+    already counted it. :attr:`completed_steps` is the count of steps the model has really
+    used; the runner sets ``num_timesteps`` back to it before the checkpoint is saved.
+
+    Args:
+        stop: set by SIGINT/SIGTERM.
+        max_steps: stop once this many steps are done (off-policy: the step after reaching it
+            is dropped, so the run ends at ``max_steps`` rounded up to a multiple of n_envs,
+            not at the end of a ``train_freq`` rollout). None: SB3's own end (on-policy runs
+            end after a whole rollout).
+    """
+
+    def __init__(self, stop: StopFlag, max_steps: int | None = None) -> None:
         super().__init__()
         self.stop = stop
+        self.max_steps = max_steps
+        self.completed_steps: int | None = None
+        self._rollout_start = 0
+
+    @property
+    def stopped(self) -> bool:
+        """True when this callback ended training (rather than SB3 reaching its total)."""
+        return self.completed_steps is not None
+
+    def _on_rollout_start(self) -> None:
+        self._rollout_start = self.model.num_timesteps
 
     def _on_step(self) -> bool:
-        return not self.stop.requested
+        before = self.model.num_timesteps - self.training_env.num_envs
+        limit = self.max_steps is not None and before >= self.max_steps
+        if not (self.stop.requested or limit):
+            return True
+        self.stop.requested = True  # other callbacks skip the step SB3 will not store
+        if isinstance(self.model, OnPolicyAlgorithm):
+            self.completed_steps = self._rollout_start
+        else:
+            self.completed_steps = before
+        return False
 
 
 class Metrics(BaseCallback):
@@ -54,7 +89,7 @@ class Metrics(BaseCallback):
 
     def _on_training_start(self) -> None:
         self._vlm_running = np.zeros(self.training_env.num_envs, np.float64)
-        self.stats.start_steps = self.model.num_timesteps
+        self.stats.begin_segment(self.model.num_timesteps)
 
     def _on_step(self) -> bool:
         running = self._vlm_running
@@ -104,7 +139,7 @@ class EvalEvery(BaseCallback):
     def __init__(
         self,
         env: gym.Env,
-        run_dir: Path,
+        run_dir: RunDir,
         eval_every: int,
         video_every: int,
         episodes: int,
@@ -144,9 +179,9 @@ class EvalEvery(BaseCallback):
                 frames = annotate_frames(first.frames, first.rewards, "VLM reward")
             else:
                 frames = annotate_frames(first.frames, [], "")
-            path = write_video(self.run_dir / "videos" / f"eval_step_{steps}.mp4", frames)
+            path = write_video(self.run_dir.videos / f"eval_step_{steps}.mp4", frames)
             self.videos.append(path)
-            summary["video"] = str(path.relative_to(self.run_dir))
+            summary["video"] = self.run_dir.relative(path)
         if self.metrics is not None:
             self.metrics.record()
         self.logger.dump(steps)
@@ -156,21 +191,28 @@ class EvalEvery(BaseCallback):
 
 
 class CheckpointEvery(BaseCallback):
-    """Save a checkpoint at the first rollout end after each multiple of ``every`` steps."""
+    """Save a checkpoint at the first rollout end after each multiple of ``every`` steps.
+
+    ``state`` returns the run statistics saved with each checkpoint (see
+    :meth:`vlm_reward.training.stats.RunStats.to_state`).
+    """
 
     def __init__(
         self,
-        run_dir: Path,
+        run_dir: RunDir,
         every: int,
         save_replay_buffer: bool,
         before_save: Callable[[], Any] | None = None,
+        state: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
         self.every = every
         self.save_replay_buffer = save_replay_buffer
         self.before_save = before_save
+        self.state = state
         self.pending_save = False
+        self.last: Checkpoint | None = None
 
     def _on_step(self) -> bool:
         now = self.model.num_timesteps
@@ -184,12 +226,16 @@ class CheckpointEvery(BaseCallback):
         if self.pending_save:
             self.save()
 
-    def save(self) -> Path:
-        """Run ``before_save`` (the run flushes waiting VLM rewards) and write the checkpoint."""
+    def save(self) -> Checkpoint:
+        """Run ``before_save`` (the run flushes waiting VLM rewards), then write the checkpoint."""
         if self.before_save is not None:
             self.before_save()
         self.pending_save = False
-        return save_checkpoint(self.model, self.run_dir, self.save_replay_buffer)
+        if self.last is not None and self.last.steps == self.model.num_timesteps:
+            return self.last
+        self.last = save_checkpoint(self.model, self.run_dir, self.save_replay_buffer,
+                                    self.state() if self.state is not None else None)
+        return self.last
 
 
 class ProgressBar(BaseCallback):
@@ -236,5 +282,10 @@ class ProgressBar(BaseCallback):
     def _on_training_end(self) -> None:
         if self._progress is not None:
             self._progress.update(self._task, completed=self.model.num_timesteps)
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live display; also after a crash, which SB3 ends without a training end."""
+        if self._progress is not None:
             self._progress.stop()
             self._progress = None

@@ -9,6 +9,7 @@ auto-resets.
 from __future__ import annotations
 
 import contextlib
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from vlm_reward.config import RunConfig
     from vlm_reward.reward import RewardModel
 
-__all__ = ["make_env", "make_eval_env", "make_vec_env", "register_project_envs"]
+__all__ = [
+    "ignore_stop_signals", "make_env", "make_eval_env", "make_vec_env", "register_project_envs",
+]
 
 
 def register_project_envs() -> None:
@@ -66,9 +69,12 @@ def make_vec_env(cfg: RunConfig, reward_model: RewardModel | None) -> VecEnv:
     size = _render_size(cfg, reward_model)
 
     env_model = reward_model if mode == "per_step" else None
+    subproc = cfg.vec_env == "subproc" and cfg.n_envs > 1
 
     def factory(rank: int) -> Callable[[], gym.Env]:
         def _init() -> gym.Env:
+            if subproc:
+                ignore_stop_signals()
             env = make_env(cfg, env_model, mode, size)
             env.action_space.seed(cfg.seed + rank)
             return env
@@ -76,10 +82,21 @@ def make_vec_env(cfg: RunConfig, reward_model: RewardModel | None) -> VecEnv:
         return _init
 
     fns = [factory(i) for i in range(cfg.n_envs)]
-    vec: VecEnv
-    vec = SubprocVecEnv(fns) if cfg.vec_env == "subproc" and cfg.n_envs > 1 else DummyVecEnv(fns)
+    vec: VecEnv = SubprocVecEnv(fns) if subproc else DummyVecEnv(fns)
     vec.seed(cfg.seed)
     return vec
+
+
+def ignore_stop_signals() -> None:
+    """In an env worker process: ignore SIGINT and SIGTERM.
+
+    Ctrl-C in a terminal, ``docker stop`` and SLURM signal the whole process group. A worker
+    that died of it would break the main process's next step (``EOFError``) before it could
+    save; ignoring them lets the main process stop at a step boundary, save a checkpoint and
+    then close the workers itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def make_eval_env(cfg: RunConfig, reward_model: RewardModel | None) -> gym.Env:

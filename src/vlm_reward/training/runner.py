@@ -1,12 +1,9 @@
 """Train, resume and evaluate runs: config in, run folder out.
 
-Run folder (the contract other parts read)::
-
-    RUN_DIR/config.yaml    resolved config
-    RUN_DIR/tb/            TensorBoard events (+ progress.csv)
-    RUN_DIR/checkpoints/   model_<steps>.zip, replay_buffer.pkl (off-policy), latest.json
-    RUN_DIR/videos/        eval_step_<steps>.mp4 with the VLM reward drawn on the frames
-    RUN_DIR/results.json   final metrics
+The run folder's layout belongs to :class:`vlm_reward.run_dir.RunDir`. A run survives being
+stopped: SIGINT/SIGTERM save a checkpoint of the last completed step and write
+``results.json`` with ``status: interrupted``; :func:`resume` continues from the newest
+checkpoint that loads, appends to the logs, and its results cover the whole run.
 """
 
 from __future__ import annotations
@@ -16,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from vlm_reward.atomic import atomic_write_json
-from vlm_reward.config import RunConfig, dump_run_config, load_run_config
-from vlm_reward.errors import CheckpointError, ConfigError, DependencyNotInstalled
+from vlm_reward.config import RunConfig, validate_run_config
+from vlm_reward.errors import ConfigError, DependencyNotInstalled
 from vlm_reward.factory import build_reward_model
-from vlm_reward.training.checkpoints import holds_run
+from vlm_reward.run_dir import RunDir
 from vlm_reward.training.validation import check_algorithm_fits_env
 
 __all__ = ["evaluate_run", "resume", "train"]
@@ -67,9 +63,10 @@ def _init_wandb(cfg: RunConfig, run_dir: Path, resume_run: bool) -> Any:
 
 
 def _close_reward_model(reward_model: Any) -> None:
-    """Release what the ``RewardModel``'s embedder holds (Ray actors, the Ray it started)."""
-    if reward_model is not None:
-        reward_model.embedder.close()
+    """Release remote resources (Ray actors) of the embedder, if it holds any."""
+    close = getattr(getattr(reward_model, "embedder", None), "close", None)
+    if callable(close):
+        close()
 
 
 def _seed_everything(seed: int) -> None:
@@ -96,27 +93,93 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
     """
     _require_wandb(cfg)  # fail before creating anything
     check_algorithm_fits_env(cfg)
-    run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(cfg)
-    if holds_run(run_dir):
+    run = RunDir(run_dir if run_dir is not None else _default_run_dir(cfg))
+    if run.holds_run():
         raise ConfigError(
-            f"run dir {run_dir} already holds a run; continue it with "
-            f"`vlm-reward train --resume {run_dir}` or choose another --run-dir"
+            f"run dir {run} already holds a run; continue it with "
+            f"`vlm-reward train --resume {run}` or choose another --run-dir"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    dump_run_config(cfg, run_dir / "config.yaml")
-    return _run(cfg, run_dir, resume_run=False)
+    run.write_config(cfg)
+    return _run(cfg, run, resume_run=False)
 
 
-def resume(run_dir: Path | str) -> dict[str, Any]:
-    """Continue a run from its last checkpoint (and replay buffer) up to ``total_steps``."""
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir / "config.yaml")
-    return _run(cfg, run_dir, resume_run=True)
+def resume(run_dir: Path | str, total_steps: int | None = None) -> dict[str, Any]:
+    """Continue a run from its newest loadable checkpoint up to ``total_steps``.
+
+    Args:
+        run_dir: the run folder.
+        total_steps: extend (or set) the run's budget; saved to its ``config.yaml``. None keeps
+            the config's.
+
+    Returns:
+        The whole run's results. A run that already completed its budget is left as it is and
+        its ``results.json`` returned.
+    """
+    run = RunDir(run_dir)
+    cfg = run.read_config()
+    if total_steps is not None and total_steps != cfg.total_steps:
+        newest = run.checkpoints()
+        done = newest[0].steps if newest else 0
+        if total_steps < done:
+            raise ConfigError(
+                f"total_steps: {total_steps} is below the {done} steps {run} has done; "
+                f"give at least {done}"
+            )
+        data = cfg.model_dump(mode="json")
+        data["total_steps"] = total_steps
+        cfg = validate_run_config(data, f"--set total_steps={total_steps}")
+        run.write_config(cfg)
+    finished = run.read_results()
+    if (finished is not None and finished.get("status") == "completed"
+            and int(finished.get("num_timesteps", 0)) >= cfg.total_steps):
+        return finished
+    return _run(cfg, run, resume_run=True)
 
 
-def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
+def _step_granularity(model: Any) -> int:
+    """num_timesteps advances in these units: a whole rollout on-policy, n_envs off-policy."""
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    n_envs = int(model.n_envs)
+    return int(model.n_steps) * n_envs if isinstance(model, OnPolicyAlgorithm) else n_envs
+
+
+def _results(
+    cfg: RunConfig, run: RunDir, model: Any, summary: dict[str, Any], signal_name: str | None,
+    final_eval: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """``results.json`` of a run; ``summary`` covers all its segments (RunStats.summary)."""
+    return {
+        "status": "completed" if signal_name is None else "interrupted",
+        "signal": signal_name,
+        "run_dir": str(run),
+        "env_id": cfg.env.id,
+        "algorithm": cfg.algorithm.name,
+        "seed": cfg.seed,
+        "reward": "ground_truth" if not cfg.uses_vlm else "vlm",
+        "reward_mode": cfg.reward_mode if cfg.uses_vlm else None,
+        "total_steps": cfg.total_steps,
+        "num_timesteps": int(model.num_timesteps),
+        "step_granularity": _step_granularity(model),
+        "resumed_from": [],
+        "wall_seconds": summary["wall_seconds"],
+        "fps": summary["fps"],
+        "reward_inference_share": summary["reward_inference_share"],
+        "train": {
+            "ground_truth_return": summary["ground_truth_return"],
+            "vlm_return": summary["vlm_return"],
+            "success_rate": summary["success_rate"],
+            "episodes": summary["episodes"],
+        },
+        "eval": final_eval,
+        "checkpoint": None,
+        "relabelled_frames": None,
+    }
+
+
+def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import CallbackList
-    from stable_baselines3.common.logger import configure
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
     from vlm_reward.training.callbacks import (
         CheckpointEvery,
@@ -125,8 +188,9 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
         ProgressBar,
         StopOnFlag,
     )
-    from vlm_reward.training.checkpoints import latest_checkpoint, save_checkpoint
+    from vlm_reward.training.checkpoints import load_checkpoint
     from vlm_reward.training.env_factory import make_eval_env, make_vec_env
+    from vlm_reward.training.logs import run_logger
     from vlm_reward.training.relabel import Relabelling, buffer_arguments
     from vlm_reward.training.stats import RunStats, StopFlag, stop_on_signals
 
@@ -135,59 +199,81 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
 
         torch.set_num_threads(cfg.torch_threads)
     algo_cls = _algorithm_class(cfg.algorithm.name)
-    latest = latest_checkpoint(run_dir) if resume_run else None
-    done_steps = latest["num_timesteps"] if latest else 0
-    _seed_everything(cfg.seed + done_steps)  # a resumed run does not replay the same noise
+    if resume_run:
+        run.remove_temp_files()  # left by a writer that was killed
+    listed = run.checkpoints() if resume_run else []
+    _seed_everything(cfg.seed + (listed[0].steps if listed else 0))  # no replayed noise
 
     reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
     try:
         env = make_vec_env(cfg, reward_model)
         eval_env = make_eval_env(cfg, reward_model)
-        wandb_run = _init_wandb(cfg, run_dir, resume_run)
+        wandb_run = _init_wandb(cfg, run.path, resume_run)
     except BaseException:
         _close_reward_model(reward_model)
         raise
+    model: Any = None
+    progress: ProgressBar | None = None
+    sb3_logger = None
     try:
         hp = _hyperparameters(cfg)
         batched = reward_model is not None and cfg.reward_mode == "batched"
         # batched VLM rewards: buffers that relabel themselves before sample()/advantages
         buffers = (buffer_arguments(algo_cls, env.observation_space, hp, cfg.relabel_max_pending)
                    if batched else {})
-        if latest is not None:
-            try:
-                model = algo_cls.load(latest["model"], env=env, device=cfg.device, **buffers)
-            except (ValueError, KeyError, OSError) as exc:
-                raise CheckpointError(f"{latest['model']}: cannot load checkpoint: {exc}") from exc
-            if latest["replay_buffer"] is not None and hasattr(model, "load_replay_buffer"):
-                model.load_replay_buffer(latest["replay_buffer"])
+        restored = None
+        if resume_run:
+            restored = load_checkpoint(run, algo_cls, env=env, device=cfg.device,
+                                       need_replay_buffer=cfg.logging.save_replay_buffer,
+                                       **buffers)
+            model = restored.model
+            done_steps = restored.checkpoint.steps
+            if done_steps != listed[0].steps:  # fell back to an older checkpoint
+                _seed_everything(cfg.seed + done_steps)
+            stats = RunStats.from_state(restored.state, done_steps)
+            relabelled_before = int((restored.state or {}).get("relabelled_frames", 0))
         else:
             model = algo_cls(
                 cfg.algorithm.policy, env, seed=cfg.seed, device=cfg.device, verbose=0,
                 **{**hp, **buffers},
             )
-        model.set_logger(configure(str(run_dir / "tb"), ["tensorboard", "csv"]))
+            done_steps, stats, relabelled_before = 0, RunStats(), 0
+        sb3_logger = run_logger(run, done_steps if resume_run else None)
+        model.set_logger(sb3_logger)
 
-        stats = RunStats()
         stop = StopFlag()
         relabel = Relabelling(reward_model, stats) if batched else None  # type: ignore[arg-type]
         relabel_callbacks = relabel.attach(model) if relabel is not None else []
         metrics = Metrics(stats)
         seed_eval = cfg.seed + 10_000
         evaluator = EvalEvery(
-            eval_env, run_dir, cfg.logging.eval_every, cfg.logging.video_every,
+            eval_env, run, cfg.logging.eval_every, cfg.logging.video_every,
             cfg.logging.eval_episodes, seed_eval, metrics,
         )
+
+        def relabelled() -> int | None:
+            return relabelled_before + relabel.relabelled if relabel is not None else None
+
+        def run_state() -> dict[str, Any]:
+            return {**stats.to_state(int(model.num_timesteps)),
+                    "relabelled_frames": relabelled() or 0}
+
         checkpoints = CheckpointEvery(
-            run_dir, cfg.logging.checkpoint_every, cfg.logging.save_replay_buffer,
+            run, cfg.logging.checkpoint_every, cfg.logging.save_replay_buffer,
             before_save=relabel.flush if relabel is not None else None,
+            state=run_state,
         )
-        callbacks: list[Any] = [StopOnFlag(stop), *relabel_callbacks]
+        # off-policy runs stop exactly at total_steps; on-policy ones finish their rollout
+        stopper = StopOnFlag(
+            stop, None if isinstance(model, OnPolicyAlgorithm) else cfg.total_steps
+        )
+        callbacks: list[Any] = [stopper, *relabel_callbacks]
         callbacks += [metrics, checkpoints, evaluator]
         if cfg.logging.progress_bar:
-            callbacks.append(ProgressBar(cfg.total_steps))
+            progress = ProgressBar(cfg.total_steps)
+            callbacks.append(progress)
 
         remaining = cfg.total_steps - int(model.num_timesteps)
-        start = time.perf_counter()
         if remaining > 0:
             with stop_on_signals(stop):
                 model.learn(
@@ -196,48 +282,31 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
                     reset_num_timesteps=not resume_run,
                     log_interval=1 if cfg.algorithm.name == "PPO" else 4,
                 )
-        else:
-            CallbackList(callbacks).init_callback(model)  # nothing left to train: init only
-        if relabel is not None:
-            relabel.flush()
-        checkpoint = save_checkpoint(model, run_dir, cfg.logging.save_replay_buffer)
+                if stopper.stopped:  # SB3 counted a step (or rollout) it did not keep
+                    model.num_timesteps = stopper.completed_steps
+                if relabel is not None:
+                    relabel.flush()
+                checkpoint = checkpoints.save()
+        else:  # nothing left to train (killed before its results were written): init only
+            CallbackList(callbacks).init_callback(model)
+            stats.begin_segment(int(model.num_timesteps))
+            assert restored is not None  # a new run always has steps left (total_steps >= 1)
+            checkpoint = restored.checkpoint
         summary = stats.summary(int(model.num_timesteps))
-        if stop.requested:
-            return {
-                "status": "interrupted",
-                "signal": stop.signal_name,
-                "num_timesteps": int(model.num_timesteps),
-                "checkpoint": str(checkpoint.relative_to(run_dir)),
-                "run_dir": str(run_dir),
-            }
-        final_eval = evaluator.evaluate(video=True) if cfg.logging.eval_episodes else None
-        results = {
-            "status": "completed",
-            "run_dir": str(run_dir),
-            "env_id": cfg.env.id,
-            "algorithm": cfg.algorithm.name,
-            "seed": cfg.seed,
-            "reward": "ground_truth" if not cfg.uses_vlm else "vlm",
-            "reward_mode": cfg.reward_mode if cfg.uses_vlm else None,
-            "total_steps": cfg.total_steps,
-            "num_timesteps": int(model.num_timesteps),
-            "resumed_from": done_steps if resume_run else None,
-            "wall_seconds": time.perf_counter() - start,
-            "fps": summary["fps"],
-            "reward_inference_share": summary["reward_inference_share"],
-            "train": {
-                "ground_truth_return": summary["ground_truth_return"],
-                "vlm_return": summary["vlm_return"],
-                "success_rate": summary["success_rate"],
-                "episodes": summary["episodes"],
-            },
-            "eval": final_eval,
-            "checkpoint": str(checkpoint.relative_to(run_dir)),
-            "relabelled_frames": relabel.relabelled if relabel is not None else None,
-        }
-        atomic_write_json(run_dir / "results.json", results)
+        final_eval = None
+        if not stop.interrupted and cfg.logging.eval_episodes:
+            final_eval = evaluator.evaluate(video=True)
+        results = _results(cfg, run, model, summary, stop.signal_name, final_eval)
+        results["resumed_from"] = stats.resumed_from
+        results["checkpoint"] = run.relative(checkpoint.model)
+        results["relabelled_frames"] = relabelled()
+        run.write_results(results)
         return results
     finally:
+        if progress is not None:
+            progress.close()
+        if sb3_logger is not None:
+            sb3_logger.close()
         env.close()
         eval_env.close()
         _close_reward_model(reward_model)
@@ -248,20 +317,22 @@ def _run(cfg: RunConfig, run_dir: Path, resume_run: bool) -> dict[str, Any]:
 def evaluate_run(
     run_dir: Path | str, episodes: int = 5, video: bool = True, seed: int | None = None
 ) -> dict[str, Any]:
-    """Roll out a run's latest checkpoint: ground-truth return, success rate, VLM reward, video.
+    """Roll out a run's newest loadable checkpoint: ground-truth return, success rate, VLM
+    reward, video.
 
     Writes ``RUN_DIR/evaluation.json`` and (if ``video``) ``RUN_DIR/videos/evaluate_<steps>.mp4``.
     """
-    from vlm_reward.training.checkpoints import latest_checkpoint
+    from vlm_reward.training.checkpoints import load_checkpoint
     from vlm_reward.training.env_factory import make_eval_env
     from vlm_reward.training.rollout import run_episodes, summarise
     from vlm_reward.training.video import annotate_frames, write_video
 
     if episodes < 1:
         raise ConfigError(f"episodes: expected a positive integer, got {episodes}")
-    run_dir = Path(run_dir)
-    cfg = load_run_config(run_dir / "config.yaml")
-    latest = latest_checkpoint(run_dir)
+    run = RunDir(run_dir)
+    cfg = run.read_config()
+    restored = load_checkpoint(run, _algorithm_class(cfg.algorithm.name), device=cfg.device)
+    steps = restored.checkpoint.steps
     seed = cfg.seed + 20_000 if seed is None else seed
     _seed_everything(seed)
     reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
@@ -271,23 +342,19 @@ def evaluate_run(
         _close_reward_model(reward_model)
         raise
     try:
-        try:
-            model = _algorithm_class(cfg.algorithm.name).load(latest["model"], device=cfg.device)
-        except (ValueError, KeyError, OSError) as exc:
-            raise CheckpointError(f"{latest['model']}: cannot load checkpoint: {exc}") from exc
-        results = run_episodes(model, env, episodes, seed, record_first=video)
+        results = run_episodes(restored.model, env, episodes, seed, record_first=video)
     finally:
         env.close()
         _close_reward_model(reward_model)
     summary = summarise(results)
-    summary["num_timesteps"] = latest["num_timesteps"]
-    summary["checkpoint"] = latest["model"].name
+    summary["num_timesteps"] = steps
+    summary["checkpoint"] = restored.checkpoint.model.name
     if video and results[0].frames is not None:
         first = results[0]
         label = "VLM reward" if first.rewards is not None else ""
         frames = annotate_frames(first.frames, first.rewards if first.rewards is not None else [],
                                  label)
-        path = write_video(run_dir / "videos" / f"evaluate_{latest['num_timesteps']}.mp4", frames)
-        summary["video"] = str(path.relative_to(run_dir))
-    atomic_write_json(run_dir / "evaluation.json", summary)
+        path = write_video(run.videos / f"evaluate_{steps}.mp4", frames)
+        summary["video"] = run.relative(path)
+    run.write_evaluation(summary)
     return summary
