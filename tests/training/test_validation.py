@@ -78,3 +78,17 @@ def test_unfit_algorithm_fails_before_the_run_folder_is_made(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"algorithm\.name: SAC"):
         train(cfg, tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+def test_window_longer_than_the_episode_fails_before_the_run_folder(tmp_path):
+    from pathlib import Path
+
+    from vlm_reward.config import load_run_config
+    from vlm_reward.errors import ConfigError
+    from vlm_reward.training import train
+
+    config = Path(__file__).parents[2] / "configs" / "cartpole-window-cpu.yaml"
+    cfg = load_run_config(config, ["reward.window=201"])  # episodes are 200 steps
+    with pytest.raises(ConfigError, match="longer than the env's episodes"):
+        train(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists()

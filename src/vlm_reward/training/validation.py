@@ -70,12 +70,19 @@ def check_algorithm_spaces(
 
 
 def check_algorithm_fits_env(cfg: RunConfig) -> None:
-    """Open one env of the run (no reward model), check its spaces, close it."""
+    """Open one env of the run (no reward model), check its spaces and episode length against
+    the algorithm and the reward, close it."""
+    from vlm_reward.factory import check_reward_fits_episode
     from vlm_reward.training.env_factory import make_env
 
     env = make_env(cfg, None, "none")
     try:
         action_space, observation_space = env.action_space, env.observation_space
+        # a TimeLimit's length, else the project envs' own fixed episode length
+        max_steps = (env.spec.max_episode_steps if env.spec is not None else None) or getattr(
+            env.unwrapped, "episode_length", None)
     finally:
         env.close()
     check_algorithm_spaces(cfg.algorithm, action_space, observation_space, cfg.env.id)
+    if cfg.uses_vlm:
+        check_reward_fits_episode(cfg.reward, max_steps)  # type: ignore[arg-type]
