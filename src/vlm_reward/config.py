@@ -50,7 +50,9 @@ __all__ = [
     "WandbConfig",
     "apply_overrides",
     "dump_run_config",
+    "load_reward_config",
     "load_run_config",
+    "validate_reward_config",
 ]
 
 ALGORITHMS: tuple[str, ...] = ("SAC", "PPO", "DQN")
@@ -544,6 +546,35 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
         else:
             parts.append(f"{loc or '<root>'}: {msg}")
     return f"invalid config {source}: " + "; ".join(dict.fromkeys(parts))
+
+
+def validate_reward_config(data: Any, source: str = "") -> RewardConfig:
+    """Validate a ``reward:`` mapping into a :class:`RewardConfig`, raising ConfigError."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid reward {source}: expected a mapping of reward settings")
+    try:
+        return RewardConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+
+
+def load_reward_config(path: str | Path, model: str | None = None) -> RewardConfig:
+    """A reward from YAML: a run config's ``reward:`` section or a bare reward mapping.
+
+    ``model`` fills ``reward.model`` when the file leaves it out (the CLI's ``--model``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--reward: file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--reward: {path} is not valid YAML: {exc}") from None
+    if isinstance(data, dict) and isinstance(data.get("reward"), dict):
+        data = data["reward"]
+    if isinstance(data, dict) and model is not None and "model" not in data:
+        data = {**data, "model": model}
+    return validate_reward_config(data, str(path))
 
 
 def validate_run_config(data: Any, source: str = "") -> RunConfig:

@@ -220,7 +220,7 @@ CASES: list[Mistake] = [
     Mistake("train-run-dir-holds-a-run", ["train", "{ppo}", "--run-dir", "{run_done}"],
             "already holds a run", watch=["{run_done}"]),
     Mistake("train-resume-with-set", ["train", "--resume", "{run_done}", "--set", "seed=1"],
-            "drop CONFIG", watch=["{run_done}"]),
+            "only total_steps may change", watch=["{run_done}"]),
     Mistake("train-resume-not-a-run", ["train", "--resume", "{tmp}/empty"], "does not exist",
             watch=["{tmp}/empty"]),
     # evaluate

@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import options
+from vlm_reward.cli.options import options, reward_config
 from vlm_reward.errors import ConfigError, FrameError
 
 __all__ = ["doctor", "doctor_report", "models", "read_frames", "score"]
@@ -248,33 +248,34 @@ def score(
     ctx: typer.Context,
     frames: list[Path] = typer.Argument(..., help="Image files, videos or .npy frame arrays."),
     model: str = typer.Option("demo", "--model", "-m", help="Model spec (see `models`)."),
-    goal: list[str] = typer.Option(..., "--goal", "-g", help="Goal sentence (repeatable)."),
+    goal: list[str] = typer.Option(None, "--goal", "-g", help="Goal sentence (repeatable)."),
     baseline: list[str] = typer.Option(None, "--baseline", "-b",
                                        help="Baseline sentence (repeatable)."),
     alpha: float = typer.Option(0.0, help="Goal-baseline regularisation strength in [0, 1]."),
+    reward_file: Path = typer.Option(
+        None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead "
+        "of --goal/--baseline/--alpha; temporal kinds treat each video as one episode."),
     batch_size: int = typer.Option(32, "--batch-size", help="Frames per forward pass."),
     cache_dir: str = typer.Option(None, "--cache-dir", help="Weights cache (HF hub layout)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
-    """Reward of each frame for a goal sentence (VLM-RM goal-baseline reward)."""
+    """Reward of each frame for a goal sentence (VLM-RM), or any reward kind (--reward)."""
     import warnings
 
     import numpy as np
 
+    from vlm_reward.factory import build_frame_reward
     from vlm_reward.models import load_model
-    from vlm_reward.reward import RewardModel
+    from vlm_reward.reward import RewardModel, Steps
 
-    if not 0.0 <= alpha <= 1.0:
-        raise ConfigError(f"alpha: expected a value in [0, 1], got {alpha}")
-    if alpha > 0 and not baseline:
-        raise ConfigError(f"alpha: {alpha} > 0 needs --baseline; give one or set --alpha 0")
+    cfg = reward_config(model, goal, baseline, alpha, reward_file)  # checked before loading
     inputs = [(path, read_frames(path)) for path in frames]  # read (and fail) before loading
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        embedder = load_model(model, device=options.device, precision=options.precision,
+        embedder = load_model(cfg.model, device=options.device, precision=options.precision,
                               batch_size=batch_size, cache_dir=cache_dir, offline=options.offline)
         ctx.call_on_close(embedder.close)  # closed however the command ends
-        rm = RewardModel.from_prompts(embedder, goal, baseline or None, alpha)
+        family = build_frame_reward(cfg, embedder)
     for w in caught:
         Console(stderr=True).print(f"[yellow]warning:[/] {escape(str(w.message))}",
                                    highlight=False)
@@ -285,20 +286,30 @@ def score(
         for i, frame in enumerate(items):
             by_shape.setdefault(frame.shape, []).append(i)
         rewards = np.empty(len(items), dtype=np.float32)
-        for idx in by_shape.values():
-            rewards[idx] = rm.rewards(np.stack([items[i] for i in idx]))
+        rm = RewardModel(embedder, family)  # a fresh stream per file
+        if family.temporal and len(by_shape) == 1:  # a video: one episode, in order
+            n = len(items)
+            steps = Steps(np.zeros(n, int), np.arange(n) == 0, np.arange(n) == n - 1)
+            rewards[:] = rm.step_rewards(np.stack(items), steps)
+        else:
+            for idx in by_shape.values():
+                rewards[idx] = rm.rewards(np.stack([items[i] for i in idx]))
         rows += [{"file": str(path), "frame": i, "reward": float(r)} for i, r in enumerate(rewards)]
 
     if as_json:
         print(json.dumps({
-            "model": model, "is_random": embedder.is_random, "device": str(embedder.device),
-            "dtype": str(embedder.dtype).removeprefix("torch."), "goal": list(goal),
-            "baseline": list(baseline or []), "alpha": alpha, "results": rows,
+            "model": cfg.model, "is_random": embedder.is_random, "device": str(embedder.device),
+            "dtype": str(embedder.dtype).removeprefix("torch."),
+            "goal": [cfg.goal] if isinstance(cfg.goal, str) else list(cfg.goal or []),
+            "baseline": [cfg.baseline] if isinstance(cfg.baseline, str)
+            else list(cfg.baseline or []),
+            "alpha": cfg.alpha, "kind": cfg.kind,
+            "reward": cfg.model_dump(mode="json", exclude_defaults=True), "results": rows,
         }, indent=2))
         return
-    table = Table(title=escape(f"reward for {goal[0]!r}" + (f" (+{len(goal) - 1} more)"
-                  if len(goal) > 1 else "") + f" — model {model}, alpha {alpha}"),
-                  title_justify="left")
+    what = cfg.goal if isinstance(cfg.goal, str) else (cfg.goal or ["goal images"])[0]
+    table = Table(title=escape(f"{cfg.kind} reward for {what!r} — model {cfg.model}, "
+                               f"alpha {cfg.alpha}"), title_justify="left")
     table.add_column("file")
     table.add_column("frame", justify="right")
     table.add_column("reward", justify="right")

@@ -20,9 +20,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import check_frame_size, options
+from vlm_reward.cli.options import check_frame_size, options, reward_config
 from vlm_reward.errors import ConfigError
 from vlm_reward.paths import check_output_path
+from vlm_reward.reward.rules import check_alpha
 
 __all__ = ["eval_app"]
 
@@ -330,8 +331,7 @@ def alpha_cmd(
     from vlm_reward.evaluation.sweeps import random_model_warning
 
     values = parse_alphas(alphas, steps)
-    if max(values) > 0 and not baseline:
-        raise ConfigError("--baseline: alphas above 0 need a baseline prompt")
+    check_alpha(max(values), bool(baseline))  # the reward's own rule
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "alpha"
     check_output_path(out, "--out", "dir")  # before any embedding
@@ -384,8 +384,7 @@ def models_cmd(
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
-    if alpha > 0 and not baseline:
-        raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
+    check_alpha(alpha, bool(baseline))  # the reward's own rule, before any embedding
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "models"
     check_output_path(out, "--out", "dir")  # before any embedding
@@ -500,6 +499,9 @@ def metrics_cmd(
     alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
     rewards: Path | None = typer.Option(None, help="Score precomputed rewards (.npy or one "
                                         "value per line) instead of a model."),
+    reward_file: Path | None = typer.Option(
+        None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead "
+        "of --goal/--baseline/--alpha; frames are scored one by one."),
     reference: str = _REFERENCE,
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Also write a plot and report.html into this folder."),
@@ -512,12 +514,8 @@ def metrics_cmd(
 ) -> None:
     """EPIC, Pearson, Spearman and ROC AUC (with bootstrap CIs) of one reward vs a reference."""
     from vlm_reward.evaluation.dataset import load_dataset
-    from vlm_reward.evaluation.scoring import (
-        build_reward,
-        embed_dataset,
-        evaluate_rewards,
-        resolve_reference,
-    )
+    from vlm_reward.evaluation.scoring import embed_dataset, evaluate_rewards, resolve_reference
+    from vlm_reward.factory import build_frame_reward
 
     if out is not None:
         check_output_path(out, "--out", "dir")
@@ -530,14 +528,13 @@ def metrics_cmd(
         source = str(rewards)
         random_model = False
     else:
-        if model is None or not goal:
-            raise ConfigError("metrics: give --model and --goal (or --rewards FILE)")
-        if alpha > 0 and not baseline:
-            raise ConfigError("--baseline: alpha above 0 needs a baseline prompt")
-        embedder = _load(model, batch_size, ctx)
+        if model is None:
+            raise ConfigError("metrics: give --model with --goal or --reward (or --rewards FILE)")
+        cfg = reward_config(model, goal, baseline, alpha, reward_file)
+        embedder = _load(cfg.model, batch_size, ctx)
         emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
-        values = build_reward(embedder, goal, baseline or None, alpha)(emb).numpy()
-        source = model
+        values = build_frame_reward(cfg, embedder).score(emb).numpy()
+        source = cfg.model
         random_model = bool(embedder.is_random)
     metrics = evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)
     data = {"dataset": str(ds.root), "reward": source, "reference": ref.name,

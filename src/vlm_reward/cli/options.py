@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vlm_reward.errors import ConfigError
 
-__all__ = ["GlobalOptions", "check_frame_size", "options"]
+if TYPE_CHECKING:
+    from vlm_reward.config import RewardConfig
+
+__all__ = ["GlobalOptions", "check_frame_size", "options", "reward_config"]
 
 
 @dataclass
@@ -25,3 +31,27 @@ def check_frame_size(width: int | None, height: int | None) -> None:
     for name, value in (("--width", width), ("--height", height)):
         if value is not None and value < 1:
             raise ConfigError(f"{name}: expected a positive number of pixels, got {value}")
+
+
+def reward_config(
+    model: str,
+    goal: Sequence[str] | None,
+    baseline: Sequence[str] | None,
+    alpha: float,
+    reward_file: Path | None,
+) -> RewardConfig:
+    """The reward a scoring command uses: ``--reward FILE.yaml`` (any ``reward.kind``) or the
+    VLM-RM reward of ``--goal/--baseline/--alpha``; validated by the config schema's own rules.
+    """
+    from vlm_reward.config import load_reward_config, validate_reward_config
+
+    if reward_file is not None:
+        if goal or baseline:
+            raise ConfigError("--reward gives the whole reward: drop --goal/--baseline, or the "
+                              "file")
+        return load_reward_config(reward_file, model)
+    if not goal:
+        raise ConfigError("give --goal SENTENCE (or --reward FILE.yaml for other reward kinds)")
+    data = {"model": model, "goal": list(goal), "baseline": list(baseline) if baseline else None,
+            "alpha": alpha}
+    return validate_reward_config(data, "--goal/--baseline/--alpha")
