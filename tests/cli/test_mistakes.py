@@ -67,13 +67,13 @@ CASES: list[Mistake] = [
             usage=True),
     # score
     Mistake("score-no-frames", ["score", "--goal", "x"], "Missing argument", usage=True),
-    Mistake("score-no-goal", ["score", "{png}"], "Missing option", usage=True),
+    Mistake("score-no-goal", ["score", "{png}"], "give --goal"),
     Mistake("score-alpha-not-a-number", ["score", "-g", "x", "--alpha", "abc", "{png}"],
             "Invalid value for '--alpha'", usage=True),
     Mistake("score-alpha-out-of-range", ["score", "-g", "x", "--alpha", "2", "{png}"],
             "alpha: expected a value in [0, 1]"),
     Mistake("score-alpha-without-baseline", ["score", "-g", "x", "--alpha", "0.5", "{png}"],
-            "needs --baseline"),
+            "give --baseline"),
     Mistake("score-missing-file", ["score", "-g", "x", "{tmp}/nope.png"], "is not a file"),
     Mistake("score-unsupported-type", ["score", "-g", "x", "{file}"], "unsupported type"),
     Mistake("score-corrupt-image", ["score", "-g", "x", "{corrupt}"], "cannot read"),
@@ -268,7 +268,7 @@ CASES: list[Mistake] = [
     # eval metrics
     Mistake("metrics-missing-dataset", ["eval", "metrics", "{tmp}/no-ds", "-m", "demo", "-g", "x"],
             "no-ds"),
-    Mistake("metrics-no-reward", ["eval", "metrics", "{dataset}"], "give --model and --goal",
+    Mistake("metrics-no-reward", ["eval", "metrics", "{dataset}"], "give --model with --goal",
             watch=["{dataset}"]),
     Mistake("metrics-rewards-and-model", ["eval", "metrics", "{dataset}", "--rewards",
                                           "{rewards_short}", "-m", "demo"], "exclusive",
@@ -455,7 +455,7 @@ def test_debug_flag_and_env_var_show_the_traceback(ws: dict[str, str]) -> None:
     for result in (_invoke(["--debug", *args]), _invoke(args, env={"VLM_REWARD_DEBUG": "1"})):
         assert result.exit_code == 2
         assert "Traceback" in result.stderr and "ConfigError" in result.stderr
-        assert result.stderr.strip().splitlines()[-1].startswith("error: alpha")
+        assert result.stderr.strip().splitlines()[-1].startswith("error: --alpha")
 
 
 @app.command("_raise-dependency", hidden=True)

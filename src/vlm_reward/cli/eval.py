@@ -331,7 +331,7 @@ def alpha_cmd(
     from vlm_reward.evaluation.sweeps import random_model_warning
 
     values = parse_alphas(alphas, steps)
-    check_alpha(max(values), bool(baseline))  # the reward's own rule
+    check_alpha(max(values), bool(baseline), "--baseline", "--alpha")  # the reward's rule
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "alpha"
     check_output_path(out, "--out", "dir")  # before any embedding
@@ -384,7 +384,7 @@ def models_cmd(
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
-    check_alpha(alpha, bool(baseline))  # the reward's own rule, before any embedding
+    check_alpha(alpha, bool(baseline), "--baseline", "--alpha")  # the reward's rule
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "models"
     check_output_path(out, "--out", "dir")  # before any embedding

@@ -44,6 +44,7 @@ def reward_config(
     VLM-RM reward of ``--goal/--baseline/--alpha``; validated by the config schema's own rules.
     """
     from vlm_reward.config import load_reward_config, validate_reward_config
+    from vlm_reward.reward.rules import check_alpha
 
     if reward_file is not None:
         if goal or baseline:
@@ -52,6 +53,7 @@ def reward_config(
         return load_reward_config(reward_file, model)
     if not goal:
         raise ConfigError("give --goal SENTENCE (or --reward FILE.yaml for other reward kinds)")
+    check_alpha(alpha, bool(baseline), "--baseline", "--alpha")  # the reward's rule, CLI names
     data = {"model": model, "goal": list(goal), "baseline": list(baseline) if baseline else None,
             "alpha": alpha}
     return validate_reward_config(data, "--goal/--baseline/--alpha")
