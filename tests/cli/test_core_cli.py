@@ -122,7 +122,7 @@ def test_score_matches_python_api(tiny_clip_dir: Path, tiny_embedder, media,
 @pytest.mark.parametrize(("args", "message"), [
     (["--model", "ViT-B-23/openai"], "did you mean ViT-B-32"),
     (["--model", "ViT-B-32/laion2b"], "valid tags"),
-    (["--alpha", "0.5"], "needs --baseline"),
+    (["--alpha", "0.5"], "give --baseline"),
     (["--alpha", "2"], "alpha"),
 ])
 def test_score_errors_are_one_line(args: list[str], message: str, media,

@@ -52,8 +52,13 @@ def test_score_closes_its_model(tiny_clip_dir: Path, frames_file: Path, closed: 
 def test_score_closes_its_model_when_it_fails(tiny_clip_dir: Path, frames_file: Path,
                                               closed: list[str],
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert _main("score", "--model", str(tiny_clip_dir), "--goal", " ", str(frames_file)) == 2
-    assert "prompt" in capsys.readouterr().err
+    bad_image = frames_file.parent / "goal.png"
+    bad_image.write_text("not a picture")  # found only after the model is loaded
+    reward = frames_file.parent / "reward.yaml"
+    reward.write_text(f"goal_images: [{bad_image}]\n")
+    assert _main("score", "--model", str(tiny_clip_dir), "--reward", str(reward),
+                 str(frames_file)) == 2
+    assert "not an image" in capsys.readouterr().err
     assert closed == [str(tiny_clip_dir)]
 
 

@@ -15,7 +15,6 @@ import numpy as np
 __all__ = [
     "HELDOUT_PROMPTS",
     "all_training_captions",
-    "caption_state",
     "car_class",
     "cart_class",
     "cartpole_caption",
@@ -112,26 +111,6 @@ def pole_class(theta: float) -> str:
     if a < 2.3:
         return f"fallen_{side}"
     return "down"
-
-
-# the state each class stands for: a caption says "upright", not "at 0.07 rad", so training
-# compares frames with the class centre (then "upright" peaks at 0 wherever the cart is)
-POLE_CENTRES = {"upright": 0.0, "lean_left": -0.45, "lean_right": 0.45, "fallen_left": -1.55,
-                "fallen_right": 1.55, "down": float(np.pi)}
-CART_CENTRES = {"left": -1.6, "centre": 0.0, "right": 1.6}
-CAR_CENTRES = {"left_slope": -1.0, "valley": -0.52, "climbing": -0.05, "near_top": 0.265,
-               "flag": 0.5}
-
-
-def caption_state(scene_id: int, state: np.ndarray) -> np.ndarray:
-    """The state a caption of ``state``'s classes describes (class centres), same layout."""
-    out = np.array(state, dtype=np.float64)
-    if scene_id == 0:
-        out[0] = CART_CENTRES[cart_class(state[0])]
-        out[2] = POLE_CENTRES[pole_class(state[2])]
-    else:
-        out[0] = CAR_CENTRES[car_class(state[0])]
-    return out
 
 
 def cart_class(x: float) -> str:

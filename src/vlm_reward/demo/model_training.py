@@ -112,7 +112,6 @@ def train_demo_model(args: TrainArgs) -> dict:
 
     from vlm_reward.demo.captions import (
         all_training_captions,
-        caption_state,
         cartpole_caption_parts,
         mountaincar_caption,
     )
@@ -150,8 +149,7 @@ def train_demo_model(args: TrainArgs) -> dict:
                 caps.append(cap)
             # caption k was written for frame k; other frames in the batch are soft positives
             # in proportion to how well the caption fits their true state
-            cap_states = np.stack([caption_state(scene_ids[i], states[i]) for i in idx])
-            dist = caption_distance(scene_ids[idx], states[idx], scene_ids[idx], cap_states,
+            dist = caption_distance(scene_ids[idx], states[idx], scene_ids[idx], states[idx],
                                     mentions_cart)
             dist = torch.from_numpy(dist)
             target_img = torch.softmax(-(dist**2), dim=1)  # each frame over the captions
