@@ -233,9 +233,9 @@ def apply_fast_path(
             applied.append("channels_last")
         else:  # undo an earlier call, so that "off" really means the plain layout
             visual.to(memory_format=torch.contiguous_format)
-    if visual is not None and fp.quick_gelu_as_silu and "quick_gelu_as_silu" not in applied:
-        if _quick_gelu_as_silu(visual):
-            applied.append("quick_gelu_as_silu")
+    if (visual is not None and fp.quick_gelu_as_silu and "quick_gelu_as_silu" not in applied
+            and _quick_gelu_as_silu(visual)):
+        applied.append("quick_gelu_as_silu")
     if visual is not None and fp.int8 and "int8" not in applied:
         quantized = _quantize_int8(visual)
         if quantized is not None:
