@@ -291,8 +291,8 @@ def tiny_quick_gelu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_quick_gelu_as_silu_is_exact_and_drops_every_quick_gelu(
     tiny_quick_gelu_dir: Path, frames: np.ndarray
 ) -> None:
-    ref_emb = _load(tiny_quick_gelu_dir)
-    apply_fast_path(ref_emb, FastPath.off())
+    ref_emb = load_model(str(tiny_quick_gelu_dir), device="cpu", precision="fp32",
+                         fast_path=FastPath.off())
     ref = ref_emb.encode_images(frames)
     assert any(type(m).__name__ == "QuickGELU" for m in ref_emb.model.visual.modules())
     emb = apply_fast_path(
@@ -316,7 +316,8 @@ def test_quick_gelu_as_silu_is_skipped_for_exact_gelu(tiny_clip_dir: Path) -> No
 def _minor_faults_of_reallocating(nbytes: int, times: int) -> int:
     import resource
 
-    torch.empty(nbytes, dtype=torch.uint8).fill_(1)  # warm the heap once
+    for _ in range(2):  # warm the heap
+        torch.empty(nbytes, dtype=torch.uint8).fill_(1)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     for _ in range(times):
         torch.empty(nbytes, dtype=torch.uint8).fill_(1)  # touch every page, then free
@@ -328,12 +329,12 @@ def test_reuse_memory_stops_page_faults_on_reallocation() -> None:
 
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         pytest.skip("the switch acts on glibc's allocator only")
-    nbytes, times = 16 * 2**20, 5  # a ViT-B-32 MLP activation at batch 32 in bf16 is ~10 MiB
+    nbytes, times = 16 * 2**20, 6  # a ViT-B-32 MLP activation at batch 32 in bf16 is ~10 MiB
     pages = nbytes // 4096
     try:
         assert reuse_freed_memory(False)
-        assert _minor_faults_of_reallocating(nbytes, times) > times * pages // 2
+        assert _minor_faults_of_reallocating(nbytes, times) > times * pages // 2  # every one
         assert reuse_freed_memory(True)
-        assert _minor_faults_of_reallocating(nbytes, times) < pages // 2
+        assert _minor_faults_of_reallocating(nbytes, times) <= pages  # at most one, not all
     finally:
         reuse_freed_memory(True)  # what every model load does by default
