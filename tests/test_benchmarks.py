@@ -69,3 +69,21 @@ def test_reward_throughput_reports_ceiling_share_and_x_naive(tmp_path: Path) -> 
         assert fig["x_naive"] == pytest.approx(fig["frames_per_s"] / entry["naive_frames_per_s"])
     assert entry["variants"]["off"]["applied"] == []
     assert f"| {arch} | variant `off`" in report.markdown(report.merge([result]))
+
+
+def test_gpu_suite_script_is_valid_bash_and_installs_offline() -> None:
+    import subprocess
+
+    script = Path(__file__).parents[1] / "benchmarks" / "gpu_suite.sh"
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    assert "--no-index --find-links" in script.read_text()
+
+
+def test_gpu_suite_without_cuda_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from benchmarks import gpu_suite
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit, match="no CUDA device"):
+        gpu_suite.run(["ViT-B-32"], frames=1, rounds=1, train_steps=0, n_envs=1, n_steps=1)
