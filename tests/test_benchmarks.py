@@ -81,7 +81,6 @@ def test_gpu_suite_script_is_valid_bash_and_installs_offline() -> None:
 
 def test_gpu_suite_without_cuda_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
-
     from benchmarks import gpu_suite
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
