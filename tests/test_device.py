@@ -100,7 +100,7 @@ def test_all_names_exported() -> None:
         assert hasattr(device_mod, name)
 
 
-@pytest.mark.parametrize(("threads", "expected"), [(1, 16), (2, 32), (3, 48), (16, 64)])
+@pytest.mark.parametrize(("threads", "expected"), [(1, 64), (2, 128), (3, 192), (16, 256)])
 def test_default_batch_size_follows_cpu_threads(threads: int, expected: int) -> None:
     old = torch.get_num_threads()
     try:
