@@ -86,7 +86,7 @@ def run(sweep_model: str, batch_sizes: list[int], models: list[str], *, frames: 
         rm = build_reward_model(f"{arch}/random")
         ceiling = Ceiling(arch, rm.embedder.dtype)
         bs = rm.embedder.batch_size
-        _frames_per_s(rm, pool, bs, bs)
+        _frames_per_s(rm, pool[:8], min(bs, 8), 8)  # warm-up; large towers are slow on CPU
         values = []
         for _ in range(rounds):
             ceiling.sample()
