@@ -8,6 +8,7 @@ frames with the fast-path switches of :mod:`vlm_reward.models.acceleration`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -24,6 +25,7 @@ import numpy as np
 
 __all__ = [
     "GOAL",
+    "Ceiling",
     "NaiveReward",
     "build_reward_model",
     "cartpole_frames",
@@ -55,6 +57,8 @@ def cartpole_frames(
     """
     import gymnasium as gym
 
+    with contextlib.suppress(ImportError):
+        import vlm_reward.envs  # noqa: F401  (registers the paper's env variants)
     env = gym.make(env_id, render_mode="rgb_array")
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
@@ -73,9 +77,10 @@ def cartpole_frames(
     return np.stack(frames)
 
 
-def synthetic_frames(n: int, height: int = 400, width: int = 600, seed: int = 0) -> np.ndarray:
-    """``n`` CartPole-sized frames made by tiling a few rendered ones (rendering costs time)."""
-    base = cartpole_frames(min(n, 16), seed=seed, width=width, height=height)
+def synthetic_frames(n: int, height: int = 400, width: int = 600, seed: int = 0,
+                     env_id: str = "CartPole-v1") -> np.ndarray:
+    """``n`` frames of ``env_id`` made by tiling a few rendered ones (rendering costs time)."""
+    base = cartpole_frames(min(n, 16), seed=seed, width=width, height=height, env_id=env_id)
     reps = -(-n // len(base))
     return np.concatenate([base] * reps)[:n].copy()
 
@@ -83,29 +88,29 @@ def synthetic_frames(n: int, height: int = 400, width: int = 600, seed: int = 0)
 def build_reward_model(
     spec: str,
     *,
-    precision: str = "fp32",
+    precision: str = "auto",
     fast_path: Any = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     goal: str = GOAL,
     seed: int = 0,
+    device: str = "cpu",
 ) -> Any:
-    """Load ``spec`` on CPU through the public loader, apply ``fast_path``, build the reward.
+    """Load ``spec`` through the public loader with ``fast_path``, build the reward.
 
-    ``ARCH/random`` weights come from torch's global RNG, so it is seeded first: every
-    configuration of a benchmark then holds the same weights.
+    The defaults (``precision="auto"``, ``fast_path=None``, ``batch_size=None``) are exactly
+    what a user gets from ``load_model`` without options. ``ARCH/random`` weights come from a
+    fixed seed, so every configuration of a benchmark holds the same weights.
     """
     import torch
 
     from vlm_reward import load_model
-    from vlm_reward.models.acceleration import FastPath, apply_fast_path
     from vlm_reward.reward import RewardModel
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the random-weights warning: expected in benchmarks
         torch.manual_seed(seed)
-        emb = load_model(spec, device="cpu", precision=precision, batch_size=batch_size)
-    # The loader may already have applied the default switches; re-applying sets exactly these.
-    apply_fast_path(emb, FastPath.from_value(fast_path))
+        emb = load_model(spec, device=device, precision=precision, batch_size=batch_size,
+                         fast_path=fast_path)
     return RewardModel.from_prompts(emb, goal)
 
 
@@ -121,13 +126,12 @@ class NaiveReward:
         import torch
 
         from vlm_reward import load_model
-        from vlm_reward.models.acceleration import FastPath, apply_fast_path
+        from vlm_reward.models.acceleration import FastPath
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.manual_seed(seed)  # same random weights as build_reward_model(seed=seed)
-            emb = load_model(spec, device="cpu", precision="fp32")
-        apply_fast_path(emb, FastPath.off())  # plain fp32 eager model, whatever the loader did
+            emb = load_model(spec, device="cpu", precision="fp32", fast_path=FastPath.off())
         self.model = emb.model
         pre = emb.preprocess
         self.transform = open_clip.image_transform(
@@ -217,7 +221,14 @@ def system_info() -> dict[str, Any]:
 
 
 def emit(result: dict[str, Any], out: str | None) -> None:
-    """Print ``result`` as JSON on stdout and, if ``out`` is given, write it there atomically."""
+    """Print ``result`` as JSON on stdout and, if ``out`` is given, write it there atomically.
+
+    Records the command line that produced it (``command``), so every table generated from
+    the JSON can say how to reproduce its figures.
+    """
+    if "benchmark" in result or "suite" in result:
+        name = result.get("benchmark", "run_all")
+        result.setdefault("command", " ".join(["python -m", f"benchmarks.{name}", *sys.argv[1:]]))
     text = json.dumps(result, indent=2)
     print(text)
     if out:
@@ -226,3 +237,54 @@ def emit(result: dict[str, Any], out: str | None) -> None:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text + "\n")
         tmp.replace(path)
+
+
+class Ceiling:
+    """Frames/s an image tower would reach if it ran entirely at this run's matmul speed.
+
+    ``gflops_per_frame`` comes from :func:`benchmarks.compute_limit.image_tower_gflops`; the
+    matmul rate is re-measured by :meth:`sample` inside every timing round of a benchmark, so
+    the ceiling and the throughput it is compared with see the same machine load.
+    """
+
+    def __init__(self, arch: str, dtype: Any) -> None:
+        from benchmarks.compute_limit import image_tower_gflops
+
+        self.arch = arch
+        self.dtype = dtype
+        self.gflops_per_frame = image_tower_gflops(arch)
+        self.samples: list[float] = []
+
+    def sample(self, n: int = 2048, repeats: int = 4) -> float:
+        """GFLOP/s of ``repeats`` back-to-back matmuls in the compute dtype (after a warm-up).
+
+        The mean over a stretch of work rather than the best single call: the throughput it
+        is compared with is also a mean over a stretch, so both see the same share of a
+        loaded machine.
+        """
+        import torch
+
+        a = torch.randn(n, n).to(self.dtype)
+        b = torch.randn(n, n).to(self.dtype)
+        a @ b
+        seconds = time_call(lambda: [a @ b for _ in range(repeats)])
+        rate = 2 * n**3 * repeats / seconds / 1e9
+        self.samples.append(rate)
+        return rate
+
+    @property
+    def matmul_gflops(self) -> float:
+        return median(self.samples) if self.samples else self.sample()
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.matmul_gflops / self.gflops_per_frame
+
+    def percent(self, frames_per_s: float) -> float:
+        return 100.0 * frames_per_s / self.frames_per_s
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dtype": str(self.dtype).removeprefix("torch."),
+                "image_tower_gflops_per_frame": self.gflops_per_frame,
+                "matmul_gflops": self.matmul_gflops, "matmul_gflops_samples": self.samples,
+                "frames_per_s": self.frames_per_s}

@@ -1,18 +1,21 @@
-"""Compute limit: image-tower FLOPs per frame vs the FLOP/s this CPU actually delivers.
+"""Compute limit: image-tower FLOPs per frame vs the FLOP/s this machine's matmul delivers.
 
 Counts the FLOPs of one forward pass of each image tower with ``torch.utils.flop_counter``
-(a multiply-add counts as 2 FLOPs), measures the best fp32 (and bf16) matmul throughput of
-torch on all cores, and divides: the result is the frames/s this CPU could reach if the whole
-tower ran at matmul speed, the ceiling that no CPU-side trick short of lower precision can
-pass. Compare with the measured frames/s of ``reward_throughput`` for the headroom.
+(a multiply-add counts as 2 FLOPs), measures the best matmul throughput of torch on all cores
+in fp32 and bf16, and divides: the result is the frames/s the machine could reach if the
+whole tower ran at matmul speed. The ceiling that counts is the one of the precision actually
+used, the one ``precision: auto`` picks (:func:`vlm_reward.device.resolve_precision`): bf16
+where the hardware computes it natively, fp32 otherwise. Every throughput benchmark measures
+this ceiling again inside its own timing rounds and prints its frames/s as a percentage of it.
 
 Example:
-    python -m benchmarks.compute_limit --models ViT-B-32,RN50
+    python -m benchmarks.compute_limit --models ViT-B-32,ViT-L-14
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 import warnings
 from typing import Any
@@ -22,6 +25,7 @@ from benchmarks._common import emit, system_info
 __all__ = ["image_tower_gflops", "main", "matmul_gflops", "run"]
 
 
+@functools.cache
 def image_tower_gflops(arch: str) -> float:
     """GFLOPs of one 224x224 frame through ``arch``'s image tower (random weights)."""
     import open_clip
@@ -63,18 +67,26 @@ def matmul_gflops(n: int = 2048, dtype: str = "float32", repeats: int = 5,
         torch.set_num_threads(old)
 
 
-def run(models: list[str], n: int = 2048) -> dict[str, Any]:
-    """FLOPs per frame, matmul peaks and the implied frames/s ceilings."""
+def run(models: list[str], n: int = 2048, device: str = "cpu") -> dict[str, Any]:
+    """FLOPs per frame, matmul peaks and the frames/s ceilings, for the precision used."""
     import torch
 
+    from vlm_reward.device import resolve_device, resolve_precision
+
+    dev = resolve_device(device)
+    used = resolve_precision("auto", dev)
     fp32 = matmul_gflops(n, "float32")
+    bf16 = matmul_gflops(n, "bfloat16", repeats=3)
+    rates = {torch.float32: fp32, torch.bfloat16: bf16}
     result: dict[str, Any] = {
         "benchmark": "compute_limit",
         "system": system_info(),
+        "precision_used": str(used).removeprefix("torch."),
         "matmul_gflops": {
             "fp32_all_threads": fp32,
             "fp32_one_thread": matmul_gflops(n, "float32", threads=1),
-            "bf16_all_threads": matmul_gflops(n, "bfloat16", repeats=2),
+            "bf16_all_threads": bf16,
+            "used": rates.get(used, fp32),
             "threads": torch.get_num_threads(),
             "size": n,
         },
@@ -85,13 +97,15 @@ def run(models: list[str], n: int = 2048) -> dict[str, Any]:
         result["models"][arch] = {
             "image_tower_gflops_per_frame": gflops,
             "fp32_ceiling_frames_per_s": fp32 / gflops,
+            "bf16_ceiling_frames_per_s": bf16 / gflops,
+            "ceiling_frames_per_s": rates.get(used, fp32) / gflops,
         }
     return result
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="ViT-B-32,RN50")
+    parser.add_argument("--models", default="ViT-B-32,ViT-B-16,ViT-L-14")
     parser.add_argument("--size", type=int, default=2048, help="matmul side length")
     parser.add_argument("--out", default=None, help="also write the JSON to this file")
     args = parser.parse_args(argv)

@@ -27,7 +27,7 @@ from benchmarks._common import emit, system_info
 
 __all__ = ["main", "measure", "run"]
 
-DEFAULT_VARIANTS = ("naive", "off", "default", "int8", "bf16", "onnx")
+DEFAULT_VARIANTS = ("naive", "off", "fp32", "default", "int8", "onnx")
 
 
 def _rss_mb() -> float:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         print(json.dumps(_child(arch, variant, int(frames), int(batch))))
         return None
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="ViT-B-32,RN50")
+    parser.add_argument("--models", default="ViT-B-32")
     parser.add_argument("--variants", default=",".join(DEFAULT_VARIANTS))
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--batch", type=int, default=32)

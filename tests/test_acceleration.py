@@ -15,7 +15,12 @@ from safetensors.torch import save_file
 
 from vlm_reward import load_model
 from vlm_reward.errors import ConfigError, DependencyNotInstalled
-from vlm_reward.models.acceleration import FastPath, apply_fast_path, set_num_threads
+from vlm_reward.models.acceleration import (
+    FastPath,
+    apply_fast_path,
+    reuse_freed_memory,
+    set_num_threads,
+)
 
 TINY_RN_CFG = {
     "embed_dim": 32,
@@ -69,7 +74,8 @@ def test_from_value_defaults_mapping_and_self() -> None:
     assert fp.int8 and fp.num_threads == 2 and fp.uint8_resize
     assert FastPath.from_value(fp) is fp
     assert FastPath.off().enabled() == ()
-    assert set(FastPath().enabled()) == {"uint8_resize", "channels_last"}
+    assert set(FastPath().enabled()) == {"uint8_resize", "channels_last", "reuse_memory",
+                                         "quick_gelu_as_silu"}
 
 
 @pytest.mark.parametrize(
@@ -111,10 +117,11 @@ def test_off_leaves_model_and_preprocess_untouched(tiny_clip_dir: Path) -> None:
     assert emb.preprocess.uint8_resize is False
 
 
-def test_default_on_a_vit_applies_only_uint8_resize(tiny_clip_dir: Path) -> None:
+def test_default_on_a_gelu_vit_skips_channels_last_and_silu(tiny_clip_dir: Path) -> None:
     emb = apply_fast_path(_load(tiny_clip_dir), None)
-    # channels_last is for convolutional towers; a ViT's only conv is its patch embedding
-    assert emb.fast_path_applied == ("uint8_resize",)
+    # channels_last is for convolutional towers; a ViT's only conv is its patch embedding;
+    # the tiny ViT uses exact GELU, so there is no QuickGELU to rewrite
+    assert set(emb.fast_path_applied) == {"uint8_resize", "reuse_memory"}
     assert emb.preprocess.uint8_resize is True
 
 
@@ -155,7 +162,8 @@ def test_channels_last_on_a_resnet_is_applied_and_exact(
 ) -> None:
     ref = _reference(tiny_resnet_dir, frames)
     emb = apply_fast_path(_load(tiny_resnet_dir), {"uint8_resize": False, "channels_last": True})
-    assert emb.fast_path_applied == ("channels_last",)
+    assert "channels_last" in emb.fast_path_applied
+    assert "uint8_resize" not in emb.fast_path_applied
     conv = emb.model.visual.conv1.weight
     assert conv.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(emb.encode_images(frames), ref, atol=1e-4, rtol=1e-4)
@@ -244,7 +252,7 @@ def test_loader_applies_defaults_and_passes_switches(tiny_clip_dir: Path) -> Non
     default = load_model(str(tiny_clip_dir), device="cpu", precision="fp32")
     assert default.fast_path == FastPath()
     off = load_model(str(tiny_clip_dir), device="cpu", precision="fp32",
-                     fast_path={"uint8_resize": False, "channels_last": False})
+                     fast_path=FastPath.off())
     assert off.fast_path_applied == ()
     with pytest.raises(ConfigError, match="unknown switch"):
         load_model(str(tiny_clip_dir), device="cpu", fast_path={"turbo": True})
@@ -256,3 +264,77 @@ def test_reapplying_off_after_defaults_restores_the_plain_resnet(tiny_resnet_dir
     apply_fast_path(emb, FastPath.off())
     assert emb.fast_path_applied == ()
     assert emb.model.visual.conv1.weight.is_contiguous()
+
+
+# --- QuickGELU as SiLU and memory reuse ----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_quick_gelu_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny open_clip ViT with QuickGELU (as OpenAI's CLIP towers have), saved as a folder."""
+    from tiny_models import TINY_PREPROCESS_CFG, TINY_VIT_CFG
+
+    folder = tmp_path_factory.mktemp("tiny_qg")
+    model_cfg = {**TINY_VIT_CFG, "quick_gelu": True}
+    torch.manual_seed(1)
+    model = open_clip.CLIP(**model_cfg)
+    with torch.no_grad():  # non-zero biases, so folding the scale into them is exercised
+        for name, p in model.visual.named_parameters():
+            if name.endswith("c_fc.bias"):
+                p.normal_(0, 0.5)
+    (folder / "open_clip_config.json").write_text(
+        json.dumps({"model_cfg": model_cfg, "preprocess_cfg": TINY_PREPROCESS_CFG}))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+              str(folder / "open_clip_model.safetensors"))
+    return folder
+
+
+def test_quick_gelu_as_silu_is_exact_and_drops_every_quick_gelu(
+    tiny_quick_gelu_dir: Path, frames: np.ndarray
+) -> None:
+    ref_emb = load_model(str(tiny_quick_gelu_dir), device="cpu", precision="fp32",
+                         fast_path=FastPath.off())
+    ref = ref_emb.encode_images(frames)
+    assert any(type(m).__name__ == "QuickGELU" for m in ref_emb.model.visual.modules())
+    emb = apply_fast_path(
+        load_model(str(tiny_quick_gelu_dir), device="cpu", precision="fp32",
+                   fast_path=FastPath.off()),
+        {"uint8_resize": False, "quick_gelu_as_silu": True},
+    )
+    assert "quick_gelu_as_silu" in emb.fast_path_applied
+    assert not any(type(m).__name__ == "QuickGELU" for m in emb.model.visual.modules())
+    torch.testing.assert_close(emb.encode_images(frames), ref, atol=1e-5, rtol=1e-5)
+    # applying the defaults again must not fold the scale a second time
+    apply_fast_path(emb, {"uint8_resize": False})
+    torch.testing.assert_close(emb.encode_images(frames), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_quick_gelu_as_silu_is_skipped_for_exact_gelu(tiny_clip_dir: Path) -> None:
+    emb = apply_fast_path(_load(tiny_clip_dir), {"quick_gelu_as_silu": True})
+    assert "quick_gelu_as_silu" not in emb.fast_path_applied
+
+
+def _minor_faults_of_reallocating(nbytes: int, times: int) -> int:
+    import resource
+
+    for _ in range(2):  # warm the heap
+        torch.empty(nbytes, dtype=torch.uint8).fill_(1)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(times):
+        torch.empty(nbytes, dtype=torch.uint8).fill_(1)  # touch every page, then free
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+
+def test_reuse_memory_stops_page_faults_on_reallocation() -> None:
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("the switch acts on glibc's allocator only")
+    nbytes, times = 16 * 2**20, 6  # a ViT-B-32 MLP activation at batch 32 in bf16 is ~10 MiB
+    pages = nbytes // 4096
+    try:
+        assert reuse_freed_memory(False)
+        assert _minor_faults_of_reallocating(nbytes, times) > times * pages // 2  # every one
+        assert reuse_freed_memory(True)
+        assert _minor_faults_of_reallocating(nbytes, times) <= pages  # at most one, not all
+    finally:
+        reuse_freed_memory(True)  # what every model load does by default

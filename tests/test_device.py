@@ -6,7 +6,12 @@ import pytest
 import torch
 
 import vlm_reward.device as device_mod
-from vlm_reward.device import cpu_has_fast_bf16, resolve_device, resolve_precision
+from vlm_reward.device import (
+    cpu_has_fast_bf16,
+    default_batch_size,
+    resolve_device,
+    resolve_precision,
+)
 from vlm_reward.errors import ConfigError
 
 CPU = torch.device("cpu")
@@ -93,3 +98,25 @@ def test_auto_on_cuda(monkeypatch: pytest.MonkeyPatch, bf16_ok: bool,
 def test_all_names_exported() -> None:
     for name in device_mod.__all__:
         assert hasattr(device_mod, name)
+
+
+@pytest.mark.parametrize(("threads", "expected"), [(1, 64), (2, 128), (3, 192), (16, 256)])
+def test_default_batch_size_follows_cpu_threads(threads: int, expected: int) -> None:
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        assert default_batch_size(torch.device("cpu")) == expected
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_default_batch_size_on_gpu_is_large() -> None:
+    assert default_batch_size(torch.device("cuda")) == 256
+
+
+def test_load_model_without_batch_size_uses_the_default(tiny_clip_dir) -> None:
+    from vlm_reward import load_model
+
+    emb = load_model(str(tiny_clip_dir), device="cpu", precision="fp32")
+    assert emb.batch_size == default_batch_size(torch.device("cpu"))
+    assert load_model(str(tiny_clip_dir), device="cpu", batch_size=3).batch_size == 3

@@ -136,3 +136,34 @@ def test_single_frame_and_list_accepted() -> None:
 def test_embedder_rejects_bad_frames(tiny_embedder) -> None:
     with pytest.raises(FrameError):
         tiny_embedder.encode_images(np.zeros((2, 32, 32, 3), np.float64))
+
+
+def test_frames_to_device_pins_and_copies_without_blocking_to_cuda(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The CUDA branch, exercised on a CPU-only machine by recording the tensor calls."""
+    from vlm_reward.preprocess import frames_to_device
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(torch.Tensor, "is_pinned", lambda self: False)
+
+    def pin(self: torch.Tensor) -> torch.Tensor:
+        calls.append(("pin",))
+        return self
+
+    def to(self: torch.Tensor, device: torch.device, non_blocking: bool = False) -> torch.Tensor:
+        calls.append(("to", device, non_blocking))
+        return self
+
+    monkeypatch.setattr(torch.Tensor, "pin_memory", pin)
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    frames = torch.zeros(2, 4, 4, 3, dtype=torch.uint8)
+    frames_to_device(frames, torch.device("cuda"))
+    assert calls == [("pin",), ("to", torch.device("cuda"), True)]
+
+
+def test_frames_to_device_on_the_same_device_is_a_no_op() -> None:
+    from vlm_reward.preprocess import frames_to_device
+
+    frames = torch.zeros(2, 4, 4, 3, dtype=torch.uint8)
+    assert frames_to_device(frames, torch.device("cpu")) is frames

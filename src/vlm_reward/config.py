@@ -160,7 +160,10 @@ class RewardConfig(_Strict):
     precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
         default="auto", description="VLM compute precision."
     )
-    batch_size: int = Field(default=64, ge=1, description="Frames per VLM forward pass.")
+    batch_size: int | None = Field(
+        default=None, ge=1,
+        description="Frames per VLM forward pass; null picks it from the device and core count.",
+    )
     fast_path: dict[str, Any] | None = Field(
         default=None,
         description="Speed-up switches of vlm_reward.models.acceleration.FastPath, e.g. "
@@ -459,8 +462,8 @@ class RunConfig(_Strict):
     torch_threads: int | None = Field(
         default=None,
         ge=1,
-        description="torch CPU threads for this run; null keeps torch's default. On busy or "
-        "small CPUs 1 is often fastest (tiny policy nets lose time to thread spinning).",
+        description="torch CPU threads for this run (the VLM and the policy); null keeps "
+        "torch's default, one thread per core, which is what reward inference needs.",
     )
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
 

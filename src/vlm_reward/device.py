@@ -13,7 +13,8 @@ import torch
 
 from vlm_reward.errors import ConfigError
 
-__all__ = ["PRECISIONS", "Precision", "cpu_has_fast_bf16", "resolve_device", "resolve_precision"]
+__all__ = ["PRECISIONS", "Precision", "cpu_has_fast_bf16", "default_batch_size", "resolve_device",
+           "resolve_precision"]
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16", "fp16")
@@ -70,3 +71,24 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     if device.type == "cpu" and cpu_has_fast_bf16():
         return torch.bfloat16
     return torch.float32
+
+
+# Frames per image-tower forward pass when the user sets none (see default_batch_size).
+GPU_BATCH_SIZE = 256
+CPU_FRAMES_PER_THREAD = 64
+CPU_BATCH_RANGE = (32, 256)
+
+
+def default_batch_size(device: torch.device) -> int:
+    """Frames per forward pass when the user sets none: the one place this is decided.
+
+    GPUs need large batches to fill their cores: 256. On CPU the image tower's share of
+    the matmul ceiling keeps growing up to about 64 frames per intra-op thread (larger
+    matrices amortise each layer's fixed costs), and beyond that only activation memory
+    grows, so it is 64 frames per thread, clamped to 32-256 (``benchmarks.scale_curve``
+    measures the curve this rule follows).
+    """
+    if device.type != "cpu":
+        return GPU_BATCH_SIZE
+    low, high = CPU_BATCH_RANGE
+    return max(low, min(high, CPU_FRAMES_PER_THREAD * torch.get_num_threads()))

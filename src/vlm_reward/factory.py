@@ -56,7 +56,7 @@ def build_embedder(cfg: RewardConfig) -> Embedder:
             num_gpus_per_worker=cfg.num_gpus_per_worker,
             device=cfg.device,
             precision=cfg.precision,
-            batch_size=cfg.batch_size,
+            batch_size=cfg.batch_size or 64,  # the driver chunks frames before workers start
             address=cfg.ray_address,
         )
     return load_model(

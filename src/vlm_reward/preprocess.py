@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from vlm_reward.errors import ConfigError, FrameError
 
-__all__ = ["ImagePreprocess", "as_frame_batch"]
+__all__ = ["ImagePreprocess", "as_frame_batch", "frames_to_device"]
 
 
 def as_frame_batch(frames: Any) -> torch.Tensor:
@@ -57,6 +57,21 @@ def as_frame_batch(frames: Any) -> torch.Tensor:
     if tensor.shape[0] == 0:
         raise FrameError("frames: got an empty batch (N = 0)")
     return tensor
+
+
+def frames_to_device(frames: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Copy a uint8 batch to ``device``; to CUDA through pinned memory, without blocking.
+
+    Frames travel as uint8 (a quarter of float32's bytes) and are preprocessed on the
+    device. Pinned (page-locked) host memory lets the copy run as DMA, asynchronously on the
+    current stream, so the host can prepare the next batch meanwhile; from pageable memory
+    ``non_blocking`` silently degrades to a synchronous staged copy.
+    """
+    if frames.device == device:
+        return frames
+    if device.type == "cuda" and frames.device.type == "cpu" and not frames.is_pinned():
+        frames = frames.pin_memory()
+    return frames.to(device, non_blocking=True)
 
 
 _INTERPOLATIONS = ("bicubic", "bilinear", "nearest")

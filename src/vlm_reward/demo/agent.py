@@ -44,7 +44,7 @@ def demo_config(steps: int, seed: int = 0, goal: str = DEMO_GOAL, model: str = "
         "name": "demo",
         "env": {"id": "vlm_reward/CartPole-v0", "kwargs": {"episode_length": EPISODE_LENGTH}},
         "seed": seed,
-        "reward": {"model": model, "goal": goal, "device": "cpu", "precision": "fp32",
+        "reward": {"model": model, "goal": goal, "device": "cpu", "precision": "auto",
                    "batch_size": 256},
         "reward_mode": "batched",
         "algorithm": {"name": "PPO", "hyperparameters": {
@@ -54,7 +54,6 @@ def demo_config(steps: int, seed: int = 0, goal: str = DEMO_GOAL, model: str = "
         "n_envs": N_ENVS,
         "total_steps": steps,
         "device": "cpu",
-        "torch_threads": 1,
         "logging": {"eval_every": 0, "eval_episodes": 1, "video_every": 0,
                     "checkpoint_every": 0},
     }, source="demo config")

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from vlm_reward.errors import ConfigError, PromptError
 from vlm_reward.models.weights import files_fingerprint
-from vlm_reward.preprocess import as_frame_batch
+from vlm_reward.preprocess import as_frame_batch, frames_to_device
 
 __all__ = ["Embedder"]
 
@@ -140,7 +140,7 @@ class Embedder(abc.ABC):
         batch = as_frame_batch(frames)
         chunks = []
         for chunk in batch.split(self.batch_size):
-            emb = self._encode_image_batch(chunk.to(self.device, non_blocking=True))
+            emb = self._encode_image_batch(frames_to_device(chunk, self.device))
             self.image_calls += 1
             chunks.append(emb.float())
         return F.normalize(torch.cat(chunks), dim=-1).cpu()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from vlm_reward.device import resolve_device, resolve_precision
+from vlm_reward.device import default_batch_size, resolve_device, resolve_precision
 from vlm_reward.errors import ConfigError, ModelNotFoundError
 from vlm_reward.models.base import Embedder
 from vlm_reward.models.open_clip_backend import LoadOptions
@@ -49,7 +49,7 @@ def load_model(
     *,
     device: str | torch.device = "auto",
     precision: str = "auto",
-    batch_size: int = 64,
+    batch_size: int | None = None,
     cache_dir: str | Path | None = None,
     offline: bool = False,
     fast_path: FastPath | Mapping[str, Any] | None = None,
@@ -62,7 +62,8 @@ def load_model(
             (see ``vlm-reward models``).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto``, ``fp32``, ``bf16`` or ``fp16``.
-        batch_size: frames per forward pass.
+        batch_size: frames per forward pass; ``None`` picks it from the device and core count
+            (:func:`vlm_reward.device.default_batch_size`).
         cache_dir: download cache (Hugging Face hub layout); default: the usual HF cache.
         offline: never touch the network (also implied by ``HF_HUB_OFFLINE=1``).
         fast_path: speed-up switches of :class:`vlm_reward.models.acceleration.FastPath`
@@ -82,10 +83,14 @@ def load_model(
     """
     if not isinstance(spec, str):
         raise ConfigError(f"model: expected a spec string, got {type(spec).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
         raise ConfigError(f"batch_size: expected a positive integer, got {batch_size!r}")
     parsed = parse_spec(spec)
     dev = resolve_device(device)
+    if batch_size is None:
+        batch_size = default_batch_size(dev)
     dtype = resolve_precision(precision, dev)
     resolver = _BUILTIN.get(parsed.kind) or BACKENDS.get(parsed.kind)
     if resolver is None:  # a ModelSpec kind that no resolver serves: a bug, not a user mistake
