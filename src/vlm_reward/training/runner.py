@@ -87,9 +87,11 @@ def train(cfg: RunConfig, run_dir: Path | str | None = None) -> dict[str, Any]:
         a checkpoint was saved, continue with :func:`resume`).
 
     Example:
-        >>> from vlm_reward.config import load_run_config                       # doctest: +SKIP
-        >>> cfg = load_run_config("configs/cartpole-cpu.yaml", ["total_steps=2000"])
-        >>> results = train(cfg, "runs/demo")                                    # doctest: +SKIP
+        Training takes minutes, so this example is not run as a doctest::
+
+            from vlm_reward.config import load_run_config
+            cfg = load_run_config("configs/cartpole-cpu.yaml", ["total_steps=2000"])
+            results = train(cfg, "runs/demo")
     """
     _require_wandb(cfg)  # fail before creating anything
     check_algorithm_fits_env(cfg)
