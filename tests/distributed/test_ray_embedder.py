@@ -8,6 +8,7 @@ shared embedder's workers.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,8 +134,15 @@ def test_with_block_kills_the_actors_and_leaves_a_joined_ray(tiny_clip_dir: Path
                             device="cpu", precision="fp32") as emb:
         worker = emb.workers[0]
         assert emb.encode_images(_frames(2)).shape == (2, emb.embed_dim)
-    with pytest.raises(ray.exceptions.RayActorError):
-        ray.get(worker.info.remote(), timeout=60)
+    # ray.kill is asynchronous: a call sent right after it may still be served, so poll
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            ray.get(worker.info.remote(), timeout=30)
+        except ray.exceptions.RayActorError:
+            break  # the actor is gone
+        assert time.monotonic() < deadline, "the actor still answers 60 s after close()"
+        time.sleep(0.5)
     with pytest.raises(RayWorkerError, match="closed"):
         emb.encode_text(["a cart"])
     assert ray.is_initialized()  # started by the test's fixture, so it is not ours to stop
