@@ -23,7 +23,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 ALGORITHMS: tuple[str, ...] = ("SAC", "PPO", "DQN")
+
+
+_M = TypeVar("_M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -551,14 +554,30 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     return f"invalid config {source}: " + "; ".join(dict.fromkeys(parts))
 
 
-def validate_reward_config(data: Any, source: str = "") -> RewardConfig:
-    """Validate a ``reward:`` mapping into a :class:`RewardConfig`, raising ConfigError."""
+def _validate(schema: type[_M], data: Any, source: str, not_a_mapping: str) -> _M:
+    """``schema`` from a plain mapping; pydantic's errors become one ConfigError line."""
     if not isinstance(data, dict):
-        raise ConfigError(f"invalid reward {source}: expected a mapping of reward settings")
+        raise ConfigError(not_a_mapping.format(source=source))
     try:
-        return RewardConfig.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_format_validation_error(exc, source)) from None
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    """The YAML document at ``path``; ``what`` names the setting in the error messages."""
+    if not path.is_file():
+        raise ConfigError(f"{what}: file {str(path)!r} does not exist")
+    try:
+        return yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what}: {path} is not valid YAML: {exc}") from None
+
+
+def validate_reward_config(data: Any, source: str = "") -> RewardConfig:
+    """Validate a ``reward:`` mapping into a :class:`RewardConfig`, raising ConfigError."""
+    return _validate(RewardConfig, data, source,
+                     "invalid reward {source}: expected a mapping of reward settings")
 
 
 def load_reward_config(path: str | Path, model: str | None = None) -> RewardConfig:
@@ -567,12 +586,7 @@ def load_reward_config(path: str | Path, model: str | None = None) -> RewardConf
     ``model`` fills ``reward.model`` when the file leaves it out (the CLI's ``--model``).
     """
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"--reward: file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--reward: {path} is not valid YAML: {exc}") from None
+    data = _read_yaml(path, "--reward")
     if isinstance(data, dict) and isinstance(data.get("reward"), dict):
         data = data["reward"]
     if isinstance(data, dict) and model is not None and "model" not in data:
@@ -582,12 +596,8 @@ def load_reward_config(path: str | Path, model: str | None = None) -> RewardConf
 
 def validate_run_config(data: Any, source: str = "") -> RunConfig:
     """Validate a plain mapping into a :class:`RunConfig`, raising :class:`ConfigError`."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"invalid config {source}: expected a mapping at the top level")
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, source)) from None
+    return _validate(RunConfig, data, source,
+                     "invalid config {source}: expected a mapping at the top level")
 
 
 def apply_overrides(
@@ -629,12 +639,7 @@ def load_run_config(path: str | Path, overrides: Sequence[str] = ()) -> RunConfi
     path = Path(path)
     if path.is_dir():
         path = path / "config.yaml"
-    if not path.is_file():
-        raise ConfigError(f"config: file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config: {path} is not valid YAML: {exc}") from None
+    data = _read_yaml(path, "config")
     if not isinstance(data, dict):
         raise ConfigError(f"invalid config {path}: expected a mapping at the top level")
     apply_overrides(data, overrides)
