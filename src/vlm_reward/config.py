@@ -44,6 +44,7 @@ from vlm_reward.reward.rules import check_alpha
 __all__ = [
     "AlgorithmConfig",
     "EnvConfig",
+    "LearnedConfig",
     "LoggingConfig",
     "RewardConfig",
     "RunConfig",
@@ -85,6 +86,68 @@ class EnvConfig(_Strict):
         if not value.strip():
             raise ValueError("env id must be a non-empty string")
         return value
+
+
+class LearnedConfig(_Strict):
+    """A reward learned online from VLM labels, so the VLM labels only some steps
+    (docs/learned_rewards.md)."""
+
+    kind: Literal["distill", "preference"] = Field(
+        description="'distill': a student ensemble regresses the VLM reward and asks the VLM "
+        "where it is unsure; 'preference': a Bradley-Terry reward model learned from VLM "
+        "comparisons of pairs of frames or clips."
+    )
+    inputs: Literal["frames", "observation"] = Field(
+        default="frames",
+        description="What the learned model sees: downsampled frames (small CNNs), or the env's "
+        "observation vector (MLPs) when the observation is enough for the task.",
+    )
+    frame_size: int = Field(
+        default=32, ge=8, le=256, description="inputs 'frames': side of the square RGB input."
+    )
+    ensemble: int = Field(default=3, ge=1, le=16, description="Members of the model ensemble.")
+    hidden: int = Field(default=64, ge=4, description="Width of the hidden layers.")
+    query_fraction: float = Field(
+        default=0.1, gt=0.0, le=1.0,
+        description="distill: share of steps the VLM labels after the warm-up.",
+    )
+    uniform_share: float = Field(
+        default=0.25, ge=0.0, le=1.0,
+        description="Share of the queries drawn uniformly at random (keeps the model honest); "
+        "the rest go where the ensemble disagrees most.",
+    )
+    strategy: Literal["disagreement", "uniform"] = Field(
+        default="disagreement",
+        description="Query rule: 'disagreement' (ensemble spread plus the uniform share) or "
+        "'uniform' (all queries at random).",
+    )
+    warmup_steps: int = Field(
+        default=1000, ge=0,
+        description="Steps whose frames the VLM labels in full before the learned model gives "
+        "rewards (distill) or before the first pairs are compared (preference).",
+    )
+    update_every: int = Field(default=1000, ge=1, description="Env steps between model updates.")
+    gradient_steps: int = Field(default=200, ge=1, description="Optimiser steps per update.")
+    batch_size: int = Field(default=256, ge=1, description="Labels per optimiser step.")
+    learning_rate: float = Field(default=1e-3, gt=0.0, description="Adam learning rate.")
+    holdout_fraction: float = Field(
+        default=0.1, ge=0.0, lt=1.0,
+        description="Share of labels kept out of training to measure agreement with the VLM.",
+    )
+    pair_budget: int = Field(
+        default=5000, ge=1, description="preference: pair labels the VLM may give in all."
+    )
+    pairs_per_update: int = Field(
+        default=500, ge=1, description="preference: new pairs compared at each update."
+    )
+    margin: float = Field(
+        default=0.0, ge=0.0,
+        description="preference: score differences within the margin count as no preference.",
+    )
+    segment: int = Field(
+        default=1, ge=1, description="preference: consecutive steps per compared clip (1 = frames)."
+    )
+    seed: int | None = Field(default=None, description="Learned model seed; null = run seed.")
 
 
 class RewardConfig(_Strict):
@@ -184,6 +247,11 @@ class RewardConfig(_Strict):
     )
     ray_address: str | None = Field(
         default=None, description="Ray backend: cluster address; null starts a local Ray."
+    )
+    learned: LearnedConfig | None = Field(
+        default=None,
+        description="Learn the reward from VLM labels instead of asking the VLM every step; "
+        "null = the VLM rewards every step.",
     )
 
     @field_validator("goal", "baseline")
