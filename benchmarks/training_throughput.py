@@ -6,6 +6,8 @@ Configurations (same PPO hyperparameters, same number of env steps):
   stored during the rollout and embedded in large batches before PPO's update), with the
   reward model's defaults (``precision: auto``, the default fast path and batch size) unless
   ``--precision`` says otherwise;
+* ``ours/batched+ahead``: as ``ours/batched`` with ``embed_ahead: true`` (full batches of
+  waiting frames are embedded in a worker thread while the envs step);
 * ``ours/per_step``: as ``ours/batched`` with ``reward_mode: per_step`` (one frame per model
   call, but our tensor preprocessing);
 * ``naive/per_step``: plain SB3 PPO on CartPole wrapped by the typical reward wrapper of
@@ -41,7 +43,8 @@ from benchmarks._common import GOAL, NaiveReward, emit, system_info
 
 __all__ = ["main", "run"]
 
-MODES = ("ground_truth", "ours/batched", "ours/per_step", "naive/per_step")
+MODES = ("ground_truth", "ours/batched", "ours/batched+ahead", "ours/per_step",
+         "naive/per_step")
 
 
 def _progress(msg: str) -> None:
@@ -72,6 +75,7 @@ def _run_config(env_id: str, spec: str, mode: str, steps: int, n_steps: int, n_e
         "seed": 0,
         "reward": reward,
         "reward_mode": "per_step" if mode.endswith("per_step") else "batched",
+        "embed_ahead": mode.endswith("+ahead"),
         "algorithm": {"name": "PPO", "hyperparameters": {"n_steps": n_steps, "batch_size": 64,
                                                          "n_epochs": 4}},
         "n_envs": n_envs,

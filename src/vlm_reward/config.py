@@ -523,6 +523,12 @@ class RunConfig(_Strict):
         ge=1,
         description="batched mode: relabel early once this many frames wait (bounds memory).",
     )
+    embed_ahead: bool | None = Field(
+        default=None,
+        description="batched mode: embed full batches of waiting frames in a worker thread "
+        "while the envs step (same rewards, overlapped); null = on where the VLM runs on a "
+        "GPU, off on a CPU, where env stepping and the VLM compete for the same cores.",
+    )
     algorithm: AlgorithmConfig = Field(description="SB3 algorithm and hyperparameters.")
     n_envs: int = Field(default=1, ge=1, description="Number of parallel environments.")
     vec_env: Literal["dummy", "subproc"] = Field(

@@ -25,6 +25,8 @@ from vlm_reward.errors import FrameError
 from vlm_reward.reward.model import Steps
 
 if TYPE_CHECKING:
+    import torch
+
     from vlm_reward.reward import RewardModel
 
 __all__ = ["FRAME_KEY", "FrameBuffer", "RolloutFrames", "frames_from_infos"]
@@ -115,6 +117,11 @@ class RolloutFrames:
         """Number of frames waiting to be embedded."""
         return len(self._frames)
 
+    @property
+    def frames(self) -> Sequence[np.ndarray]:
+        """The waiting frames in arrival order (read-only view for embedding ahead)."""
+        return self._frames
+
     def add(self, infos: Any) -> None:
         """Record the frames of one vector step."""
         for env_idx, frame in enumerate(frames_from_infos(infos, self.n_envs, self.key)):
@@ -124,7 +131,8 @@ class RolloutFrames:
         self._steps += 1
 
     def compute(
-        self, reward_model: RewardModel, fill_value: float = 0.0, steps: Steps | None = None
+        self, reward_model: RewardModel, fill_value: float = 0.0, steps: Steps | None = None,
+        embeddings: torch.Tensor | None = None,
     ) -> np.ndarray:
         """Embed all frames in one call and return rewards ``(T, n_envs)``; then clear.
 
@@ -134,11 +142,19 @@ class RolloutFrames:
             steps: episode flags as ``(T, n_envs)`` arrays (``streams`` is ignored: each env
                 is its own stream). Required when ``reward_model.needs_steps`` (temporal
                 families, shaping, the env's reward in the mix).
+            embeddings: the frames' embeddings if already computed (embedded ahead, in
+                arrival order); else they are embedded here.
         """
         out = np.full((self._steps, self.n_envs), fill_value, np.float32)
         if self._frames:
             step_idx, env_idx = (list(a) for a in zip(*self._slots, strict=True))
-            frames = np.stack(self._frames)
+            if embeddings is None:
+                embeddings = reward_model.embed(np.stack(self._frames))
+            elif embeddings.shape[0] != len(self._frames):
+                raise FrameError(
+                    f"RolloutFrames.compute: {embeddings.shape[0]} embeddings for "
+                    f"{len(self._frames)} frames"
+                )
             if reward_model.needs_steps:
                 if steps is None:
                     raise FrameError(
@@ -150,9 +166,9 @@ class RolloutFrames:
 
                 flags = Steps(np.asarray(env_idx), pick(steps.starts), pick(steps.ends),
                               pick(steps.terminals), pick(steps.env_rewards))
-                rewards = reward_model.step_rewards(frames, flags)
+                rewards = reward_model.step_rewards_from_embeddings(embeddings, flags)
             else:
-                rewards = reward_model.rewards(frames)
+                rewards = reward_model.rewards_from_embeddings(embeddings)
             out[step_idx, env_idx] = rewards
         self.clear()
         return out

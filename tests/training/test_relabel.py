@@ -5,6 +5,7 @@ replay buffers that wrap around, dict observations, early flushes and pickling."
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -96,15 +97,25 @@ class RelabelEvictionLog(RelabelReplayMixin, EvictionLog):
     pass
 
 
-def _setup(cfg, algo_cls, buffer_class=None, env=None, **hp):
+def _setup(cfg, algo_cls, buffer_class=None, env=None, embed_ahead=False, **hp):
     reward_model = build_reward_model(cfg.reward)
+    if embed_ahead:
+        reward_model.embedder.batch_size = 8  # small chunks: many go to the worker
+        reward_model.embed_threads = []  # which thread embedded each batch
+        embed = reward_model.embed
+
+        def recording_embed(frames):
+            reward_model.embed_threads.append(threading.current_thread().name)
+            return embed(frames)
+
+        reward_model.embed = recording_embed
     env = RecordFrames(env if env is not None else make_vec_env(cfg, reward_model))
     args = buffer_arguments(algo_cls, env.observation_space, hp, cfg.relabel_max_pending)
     if buffer_class is not None:
         args[next(k for k in args if k.endswith("_class"))] = buffer_class
     policy = "MultiInputPolicy" if isinstance(env.observation_space, spaces.Dict) else "MlpPolicy"
     model = algo_cls(policy, env, seed=cfg.seed, device="cpu", **hp, **args)
-    relabel = Relabelling(reward_model, RunStats(), PLACEHOLDER)
+    relabel = Relabelling(reward_model, RunStats(), PLACEHOLDER, embed_ahead=embed_ahead)
     callbacks = relabel.attach(model)
     return reward_model, env, model, relabel, callbacks
 
@@ -181,12 +192,14 @@ def test_replay_buffer_slots_hold_reward_model_output(make_cfg, algo_cls, env_id
     env.close()
 
 
-def test_wrapping_replay_buffer_never_overwrites_a_waiting_frame(make_cfg):
+@pytest.mark.parametrize("embed_ahead", [False, True], ids=["inline", "embed_ahead"])
+def test_wrapping_replay_buffer_never_overwrites_a_waiting_frame(make_cfg, embed_ahead):
     """No sample() runs (learning never starts), so only the wrap-around forces flushes; an
     evicted transition carried its real reward, and the new one gets its own."""
     cfg = make_cfg("DQN", n_envs=2, relabel_max_pending=10_000)
     reward_model, env, model, relabel, _ = _setup(
         cfg, DQN, RelabelEvictionLog, learning_starts=10_000, buffer_size=30, train_freq=1,
+        embed_ahead=embed_ahead,
     )
     steps = 50
     model.learn(total_timesteps=steps * 2)
@@ -202,17 +215,22 @@ def test_wrapping_replay_buffer_never_overwrites_a_waiting_frame(make_cfg):
         model.replay_buffer.rewards, _replay_expected(all_rewards, steps, rows), atol=1e-6
     )
     assert relabel.flushes == (steps - 1) // rows + 1  # one per wrap, one at the end
+    if embed_ahead:
+        assert relabel.ahead is not None and relabel.ahead.submitted == 0
+        assert reward_model.embed_threads.count("vlm-embed_0") >= steps * 2 // 8 - 4
+        relabel.close()
     env.close()
 
 
-def test_ppo_advantages_computed_from_relabelled_rewards(make_cfg):
+@pytest.mark.parametrize("embed_ahead", [False, True], ids=["inline", "embed_ahead"])
+def test_ppo_advantages_computed_from_relabelled_rewards(make_cfg, embed_ahead):
     """PPO, 2 envs, early flushes mid-rollout: each rollout's rewards are the frames' VLM
     rewards plus SB3's timeout bootstrap, and the advantages are SB3's GAE of exactly those."""
     cfg = make_cfg("PPO", env=PENDULUM, n_envs=2, relabel_max_pending=30)
     n_steps = 37
     reward_model, env, model, relabel, callbacks = _setup(
         cfg, PPO, ProbeRolloutBuffer, n_steps=n_steps, batch_size=24, n_epochs=1,
-        policy_kwargs={"net_arch": [16]},
+        policy_kwargs={"net_arch": [16]}, embed_ahead=embed_ahead,
     )
     assert callbacks  # RolloutBuffer.add gets no infos: the feed callback delivers frames
     checked, bootstraps = [], []
@@ -239,6 +257,9 @@ def test_ppo_advantages_computed_from_relabelled_rewards(make_cfg):
     assert bootstraps, "no episode was truncated (Pendulum ends at 50 steps)"
     assert relabel.relabelled == 3 * n_steps * 2
     assert relabel.flushes > 3  # max_pending 30 < 74 frames per rollout: early flushes
+    if embed_ahead:  # 30-frame flushes in chunks of 8: three chunks each went to the worker
+        assert reward_model.embed_threads.count("vlm-embed_0") >= 3 * 74 // 30 * 3
+        relabel.close()
     _check_episode_returns(relabel, env, _all_rewards(reward_model, env.frames))
     env.close()
 

@@ -43,6 +43,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 from gymnasium import spaces
 from stable_baselines3.common.buffers import (
     DictReplayBuffer,
@@ -57,6 +58,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from vlm_reward.errors import CheckpointError, ConfigError
 from vlm_reward.frame_buffer import FRAME_KEY, RolloutFrames, frames_from_infos
 from vlm_reward.reward.model import Steps
+from vlm_reward.training.embed_ahead import EmbedAhead
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
@@ -88,6 +90,8 @@ class Relabelling:
         reward_model: frames -> rewards (batched in chunks of its ``batch_size``).
         stats: where VLM step rewards, episode returns and inference time are reported.
         placeholder_reward: the reward the deferred wrapper returned.
+        embed_ahead: embed full chunks of waiting frames in a worker thread while the envs
+            step (:mod:`vlm_reward.training.embed_ahead`); rewards are the same either way.
     """
 
     def __init__(
@@ -95,10 +99,14 @@ class Relabelling:
         reward_model: RewardModel,
         stats: RunStats | None = None,
         placeholder_reward: float = 0.0,
+        embed_ahead: bool = False,
     ) -> None:
         self.reward_model = reward_model
         self.stats = stats
         self.placeholder_reward = placeholder_reward
+        self.ahead = (EmbedAhead(self._timed_embed, reward_model.embedder.batch_size)
+                      if embed_ahead else None)
+        self._ahead_seconds = 0.0  # worker time not yet added to stats
         self.buffer: _RelabelMixin | None = None
         self.relabelled = 0
         self.flushes = 0
@@ -128,16 +136,41 @@ class Relabelling:
         """Relabel every frame the attached buffer holds now; returns how many."""
         return self.buffer.flush() if self.buffer is not None else 0
 
+    def close(self) -> None:
+        """Stop the embed-ahead worker, if any."""
+        if self.ahead is not None:
+            self.ahead.close()
+
+    def _timed_embed(self, frames: np.ndarray) -> torch.Tensor:
+        start = time.perf_counter()
+        out = self.reward_model.embed(frames)
+        self._ahead_seconds += time.perf_counter() - start  # one worker: no race
+        return out
+
+    def offer(self, frames: RolloutFrames) -> None:
+        """A buffer's waiting frames grew: start embedding full chunks ahead (if enabled)."""
+        if self.ahead is not None:
+            self.ahead.offer(frames.frames)
+
+    def discard(self) -> None:
+        """A buffer dropped its waiting frames: drop what was embedded ahead for them."""
+        if self.ahead is not None:
+            self.ahead.discard()
+
     def rewards(self, frames: RolloutFrames, flags: Steps) -> np.ndarray:
         """``(T, n_envs)`` VLM rewards of ``frames`` in one call (which empties it); records
         step rewards and the VLM returns of episodes that ``flags.ends (T, n_envs)`` ends."""
         start = time.perf_counter()
-        rewards = frames.compute(self.reward_model, steps=flags)
+        embeddings = self.ahead.collect(frames.frames) if self.ahead is not None else None
+        rewards = frames.compute(self.reward_model, steps=flags, embeddings=embeddings)
         dones = flags.ends
         self.relabelled += rewards.size
         self.flushes += 1
         if self.stats is not None:
-            self.stats.inference_seconds += time.perf_counter() - start
+            # time waited here, plus the worker's time: with the worker, the two overlap only
+            # where the flush waits for a chunk still in flight
+            ahead, self._ahead_seconds = self._ahead_seconds, 0.0
+            self.stats.inference_seconds += time.perf_counter() - start + ahead
             self.stats.vlm_step_rewards.extend(rewards.ravel().tolist())
         for step_rewards, step_dones in zip(rewards, dones, strict=True):
             self._running += step_rewards
@@ -168,6 +201,8 @@ class _RelabelMixin:
         self._clear_pending()
 
     def _clear_pending(self) -> None:
+        if getattr(self, "relabelling", None) is not None:
+            self.relabelling.discard()  # no-op after a flush, which collected them
         self._pending = RolloutFrames(self.n_envs)  # frames of the waiting steps
         self._pending_rows: list[int] = []  # buffer row each waiting step is stored in
         self._pending_flags: list[tuple[np.ndarray, ...]] = []  # (start, done, terminal, r_env)
@@ -196,6 +231,7 @@ class _RelabelMixin:
         truncated = np.array([bool(i.get("TimeLimit.truncated", False)) for i in infos])
         env_reward = np.array([float(i.get("env_reward", 0.0)) for i in infos])
         self._pending.add(infos)
+        self.relabelling.offer(self._pending)  # type: ignore[union-attr]  # checked on add
         self._pending_rows.append(row)
         self._pending_flags.append((self._next_start.copy(), done, done & ~truncated, env_reward))
         self._next_start = done.copy()  # SB3 VecEnvs reset a finished env within the step

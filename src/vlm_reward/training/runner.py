@@ -69,6 +69,14 @@ def _close_reward_model(reward_model: Any) -> None:
         close()
 
 
+def _embed_ahead(cfg: RunConfig, reward_model: Any) -> bool:
+    """``cfg.embed_ahead``, with null resolved: on where the VLM computes on a GPU."""
+    if cfg.embed_ahead is not None:
+        return cfg.embed_ahead
+    device = getattr(reward_model.embedder, "device", None)
+    return getattr(device, "type", "cpu") == "cuda"
+
+
 def _seed_everything(seed: int) -> None:
     from stable_baselines3.common.utils import set_random_seed
 
@@ -215,6 +223,7 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         _close_reward_model(reward_model)
         raise
     model: Any = None
+    relabel: Relabelling | None = None
     progress: ProgressBar | None = None
     sb3_logger = None
     try:
@@ -244,7 +253,8 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         model.set_logger(sb3_logger)
 
         stop = StopFlag()
-        relabel = Relabelling(reward_model, stats) if batched else None  # type: ignore[arg-type]
+        relabel = (Relabelling(reward_model, stats, embed_ahead=_embed_ahead(cfg, reward_model))
+                   if batched else None)
         relabel_callbacks = relabel.attach(model) if relabel is not None else []
         metrics = Metrics(stats)
         seed_eval = cfg.seed + 10_000
@@ -305,6 +315,8 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         run.write_results(results)
         return results
     finally:
+        if relabel is not None:
+            relabel.close()
         if progress is not None:
             progress.close()
         if sb3_logger is not None:
