@@ -14,7 +14,6 @@ Frames without a reference value (empty cells, unlabelled frames) are left out o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,15 +29,17 @@ from vlm_reward.evaluation.progress import progress_bar
 if TYPE_CHECKING:
     import torch
 
+    from vlm_reward.config import EnvConfig
     from vlm_reward.models.base import Embedder
-    from vlm_reward.reward import GoalBaselineReward
+    from vlm_reward.reward import FrameReward
 
 __all__ = [
     "REFERENCES",
     "Reference",
-    "build_reward",
+    "dataset_env",
     "embed_dataset",
     "evaluate_rewards",
+    "frame_rewards",
     "resolve_reference",
 ]
 
@@ -114,19 +115,22 @@ def embed_dataset(embedder: Embedder, ds: StateDataset, *, cache: bool = True,
                             progress=adv)
 
 
-def build_reward(
-    embedder: Embedder,
-    goal: str | Sequence[str],
-    baseline: str | Sequence[str] | None = None,
-    alpha: float = 0.0,
-) -> GoalBaselineReward:
-    """Goal-baseline reward from prompts; validates that ``alpha > 0`` comes with a baseline."""
-    from vlm_reward.reward import GoalBaselineReward
+def dataset_env(ds: StateDataset) -> EnvConfig:
+    """The env a dataset was collected from, at its frame size: what ``reward.goal_states``
+    are rendered in, so a goal state looks like the dataset's frames."""
+    from vlm_reward.config import EnvConfig
 
-    goals = [goal] if isinstance(goal, str) else list(goal)
-    if not goals:
-        raise ConfigError("goal: give at least one goal prompt (--goal)")
-    return GoalBaselineReward.from_prompts(embedder, goals, baseline or None, alpha)
+    return EnvConfig(id=ds.env_id, kwargs=dict(ds.meta.get("env_kwargs") or {}),
+                     render_size=(int(ds.frames.shape[1]), int(ds.frames.shape[2])))
+
+
+def frame_rewards(family: FrameReward, embeddings: torch.Tensor) -> np.ndarray:
+    """Rewards of a dataset's frames as independent states, float64 ``(N,)``.
+
+    Per-frame families score each frame; temporal ones (window, episode) score each frame as
+    a one-frame episode (:meth:`FrameReward.score`), the rule every ``eval`` command uses.
+    """
+    return family.score(embeddings).numpy().astype(np.float64)
 
 
 def evaluate_rewards(
