@@ -143,3 +143,28 @@ def save_tiny_hf_siglip(folder: Path, seed: int = 0) -> Path:
     SiglipImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3,
                          image_std=[0.5] * 3).save_pretrained(folder)
     return folder
+
+
+def save_tiny_xclip(folder: Path, seed: int = 0, num_frames: int = 4) -> Path:
+    """A tiny random transformers XCLIPModel (video-language) + CLIP tokenizer + its video
+    image processor, save_pretrained: the real architecture (cross-frame attention, the
+    multi-frame integration transformer), with small sizes."""
+    from transformers import VideoMAEImageProcessor, XCLIPConfig, XCLIPModel
+
+    torch.manual_seed(seed)
+    cfg = XCLIPConfig(
+        text_config={"vocab_size": 49408, "hidden_size": 32, "intermediate_size": 64,
+                     "num_hidden_layers": 2, "num_attention_heads": 2,
+                     "max_position_embeddings": 77},
+        vision_config={"image_size": 32, "patch_size": 8, "hidden_size": 32,
+                       "intermediate_size": 64, "num_hidden_layers": 2,
+                       "num_attention_heads": 2, "num_frames": num_frames,
+                       "mit_hidden_size": 16, "mit_intermediate_size": 32,
+                       "mit_num_hidden_layers": 1, "mit_num_attention_heads": 2},
+        projection_dim=16, prompt_num_attention_heads=2, prompt_layers=1,
+    )
+    XCLIPModel(cfg).eval().save_pretrained(folder)
+    clip_bpe_tokenizer().save_pretrained(folder)
+    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                           resample=2).save_pretrained(folder)
+    return folder
