@@ -9,6 +9,7 @@ import pytest
 
 from tiny_models import save_tiny_open_clip
 from vlm_reward import load_model
+from vlm_reward.config import RewardConfig
 from vlm_reward.errors import ConfigError
 from vlm_reward.evaluation.collect import sweep_dataset
 from vlm_reward.evaluation.compare import (
@@ -21,7 +22,6 @@ from vlm_reward.evaluation.compare import (
     write_prompts_report,
 )
 from vlm_reward.evaluation.metrics import epic_distance
-from vlm_reward.config import RewardConfig
 from vlm_reward.evaluation.scoring import (
     embed_dataset,
     evaluate_rewards,

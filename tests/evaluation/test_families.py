@@ -86,10 +86,10 @@ def test_sweep_with_a_goal_state_peaks_where_the_frame_is_the_goal(tiny_embedder
 
 def test_sweep_alpha_curves_are_only_for_goal_baseline(tiny_embedder, tmp_path: Path) -> None:
     cfg = RewardConfig(model="tiny", kind="negatives", goal=GOAL, negatives=NEGATIVES)
-    with pytest.raises(ConfigError, match="kind goal_baseline.*'negatives'"):
+    with pytest.raises(ConfigError, match=r"kind goal_baseline.*'negatives'"):
         run_state_sweep(tiny_embedder, tmp_path, "CartPole-v1", "theta", reward=cfg,
                         alphas=[0.0, 0.5], n=3, **SIZE)
-    with pytest.raises(EnvError, match="goal_states.*set_state"):  # gym's CartPole has none
+    with pytest.raises(EnvError, match=r"goal_states.*set_state"):  # gym's CartPole has none
         run_state_sweep(tiny_embedder, tmp_path, "CartPole-v1", "theta",
                         reward=RewardConfig(model="tiny", goal_states=[{"theta": 0.0}]),
                         n=3, **SIZE)
@@ -140,7 +140,7 @@ def test_compare_prompts_puts_each_pair_into_the_family(tiny_embedder, sweep_ds)
         compare_prompts(tiny_embedder, sweep_ds, ref, [PromptPair("up", "a cart")], reward=base)
     window = RewardConfig(model="tiny", kind="window", window=3, goal="g", alpha=0.5,
                           baseline="b")
-    with pytest.raises(ConfigError, match="--pair 'up'.*baseline"):
+    with pytest.raises(ConfigError, match=r"--pair 'up'.*baseline"):
         compare_prompts(tiny_embedder, sweep_ds, ref, [PromptPair("up")], reward=window)
 
 
