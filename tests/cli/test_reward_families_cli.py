@@ -34,14 +34,19 @@ def _yaml(folder: Path, name: str, data: dict) -> str:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    from vlm_reward.evaluation.collect import sweep_dataset
+    from vlm_reward.evaluation.collect import collect_dataset, sweep_dataset
 
     folder = tmp_path_factory.mktemp("families")
     sweep_dataset(folder / "ds", "CartPole-v1", "theta", n=9, width=48, height=32)
+    collect_dataset(folder / "roll", "CartPole-v1", policies=("random",), episodes=3,
+                    max_steps=5, width=48, height=32)
     np.save(folder / "frames.npy",
             np.random.default_rng(0).integers(0, 256, (3, 32, 48, 3), dtype=np.uint8))
     return {
         "ds": str(folder / "ds"),
+        "roll": str(folder / "roll"),
+        "episode": _yaml(folder, "ep.yaml", {"kind": "episode", "episode_stride": 2,
+                                             "goal": GOAL}),
         "frames": str(folder / "frames.npy"),
         "negatives": _yaml(folder, "neg.yaml", {"kind": "negatives", "goal": GOAL,
                                                 "negatives": NEGATIVES, "temperature": 30.0}),
@@ -119,7 +124,25 @@ def test_metrics_models_prompts_with_families(capsys, tiny_clip_dir: Path,
     assert json.loads(out)["alphas"] == [0.0, 0.5, 1.0]
 
 
+def test_metrics_along_episodes(capsys, tiny_clip_dir: Path, files: dict[str, str],
+                                tmp_path: Path) -> None:
+    common = ["-m", str(tiny_clip_dir), "--reference", "state:theta", "--n-boot", "0",
+              "--no-progress", "--along-episodes", "--json"]
+    code, out, err = run(capsys, "eval", "metrics", files["roll"], "--reward", files["window"],
+                         *common)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["along_episodes"] and data["reference"] == "state:theta"
+    code, out, err = run(capsys, "eval", "metrics", files["roll"], "--reward", files["episode"],
+                         *common, "--out", str(tmp_path / "ep"))
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["reference"] == "state:theta at episode ends" and data["n_frames"] == 3
+    assert "along the episodes of the dataset" in (tmp_path / "ep" / "report.html").read_text()
+
+
 @pytest.mark.parametrize(("args", "message"), [
+    (["eval", "metrics", "{ds}", "--reward", "{window}", "--along-episodes"], "state sweep"),
     (["eval", "alpha", "{ds}", "--reward", "{negatives}"],
      "alpha is the goal-baseline reward's parameter"),
     (["eval", "sweep", "-e", "CartPole-v1", "--reward", "{negatives}", "-a", "0.5", "--n", "3",

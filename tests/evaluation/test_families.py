@@ -164,3 +164,51 @@ def test_frame_rewards_rule_is_the_one_frame_episode(tiny_embedder) -> None:
     np.testing.assert_allclose(values, one_step, atol=1e-6)
     np.testing.assert_allclose(values, rm.rewards(frames), atol=1e-6)
     assert not math.isclose(values[0], values[1])
+
+
+@pytest.fixture(scope="module")
+def rollouts(tmp_path_factory: pytest.TempPathFactory):
+    from vlm_reward.evaluation.collect import collect_dataset
+
+    out = tmp_path_factory.mktemp("fam") / "roll"
+    return collect_dataset(out, "CartPole-v1", policies=("random",), episodes=3, max_steps=5,
+                           **SIZE)
+
+
+def test_rewards_along_episodes_follow_each_episode(tiny_embedder, rollouts) -> None:
+    from vlm_reward.evaluation.scoring import at_episode_ends, episode_rewards
+    from vlm_reward.factory import build_frame_reward
+
+    emb = embed_dataset(tiny_embedder, rollouts)
+    units = F.normalize(emb.double(), dim=-1)
+    goal = F.normalize(tiny_embedder.encode_text([GOAL])[0].double(), dim=0)
+    episodes = [np.flatnonzero(rollouts.episode == e) for e in np.unique(rollouts.episode)]
+    assert len(episodes) == 3 and all(np.all(np.diff(rollouts.step[i]) == 1) for i in episodes)
+
+    window = build_frame_reward(RewardConfig(model="t", kind="window", window=2, goal=GOAL),
+                                tiny_embedder)
+    got = episode_rewards(tiny_embedder, window, rollouts, emb)
+    expected = np.empty(len(rollouts))
+    for idx in episodes:
+        for t, i in enumerate(idx):
+            clip = units[idx[max(0, t - 1):t + 1]].mean(dim=0)
+            expected[i] = float(F.normalize(clip, dim=0) @ goal)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+    episode = build_frame_reward(RewardConfig(model="t", kind="episode", episode_stride=2,
+                                              goal=GOAL), tiny_embedder)
+    got = episode_rewards(tiny_embedder, episode, rollouts, emb)
+    ends = [idx[-1] for idx in episodes]
+    for idx in episodes:
+        clip = F.normalize(units[idx[::2]].mean(dim=0), dim=0)
+        assert got[idx[-1]] == pytest.approx(float(clip @ goal), abs=1e-5)
+    assert np.count_nonzero(got) == 3 and set(np.flatnonzero(got)) == set(ends)
+    ref = at_episode_ends(rollouts, resolve_reference(rollouts, "env_reward"))
+    assert sorted(ref.index.tolist()) == sorted(ends) and ref.name.endswith("episode ends")
+
+
+def test_along_episodes_refuses_a_sweep(tiny_embedder, sweep_ds) -> None:
+    from vlm_reward.evaluation.scoring import check_rollouts
+
+    with pytest.raises(ConfigError, match="state sweep"):
+        check_rollouts(sweep_ds)

@@ -307,15 +307,17 @@ def _prompts(value: str | list[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value or [])
 
 
-def _settings(ds: Any, model: str, cfg: Any, alpha: bool = True) -> dict[str, Any]:
+def _settings(ds: Any, model: str, cfg: Any, alpha: bool = True,
+              along_episodes: bool = False) -> dict[str, Any]:
     """Report settings: the dataset and the reward (``cfg``, a RewardConfig or None)."""
     out: dict[str, Any] = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds),
                            "model": model}
     if cfg is None:
         return out
     goal, baseline = _prompts(cfg.goal), _prompts(cfg.baseline)
-    kind = cfg.kind + (" (each frame scored as a one-frame episode)"
-                       if cfg.kind in ("window", "episode") else "")
+    rule = "scored along the episodes of the dataset" if along_episodes else (
+        "each frame scored as a one-frame episode")
+    kind = cfg.kind + (f" ({rule})" if cfg.kind in ("window", "episode") else "")
     out |= {"reward kind": kind, "goal": " | ".join(goal) or "(goal images/states)",
             "baseline": " | ".join(baseline) or "(none)"}
     if cfg.goal_images or cfg.goal_states:
@@ -557,6 +559,10 @@ def metrics_cmd(
     rewards: Path | None = typer.Option(None, help="Score precomputed rewards (.npy or one "
                                         "value per line) instead of a model."),
     reward_file: Path | None = _REWARD,
+    along_episodes: bool = typer.Option(
+        False, "--along-episodes", help="Score a rollout dataset's frames along their "
+        "episodes as training does (window/episode kinds: the episode's earlier frames count; "
+        "an episode reward is compared at the episodes' last frames)."),
     reference: str = _REFERENCE,
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Also write a plot and report.html into this folder."),
@@ -570,8 +576,11 @@ def metrics_cmd(
     """EPIC, Pearson, Spearman and ROC AUC (with bootstrap CIs) of one reward vs a reference."""
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import (
+        at_episode_ends,
+        check_rollouts,
         dataset_env,
         embed_dataset,
+        episode_rewards,
         evaluate_rewards,
         frame_rewards,
         resolve_reference,
@@ -582,10 +591,14 @@ def metrics_cmd(
         check_output_path(out, "--out", "dir")
     ds = load_dataset(dataset)
     ref = resolve_reference(ds, reference)
+    if along_episodes and rewards is None:
+        check_rollouts(ds)  # before any model loads
     cfg = None
     if rewards is not None:
         if model is not None:
             raise ConfigError("--rewards and --model are exclusive; give one")
+        if along_episodes:
+            raise ConfigError("--along-episodes scores a model's reward; drop it with --rewards")
         values = _load_rewards(rewards, len(ds))
         source = str(rewards)
         random_model = False
@@ -595,18 +608,27 @@ def metrics_cmd(
         cfg = reward_config(model, goal, baseline, alpha, reward_file)
         embedder = _load(cfg.model, batch_size, ctx)
         family = build_frame_reward(cfg, embedder, dataset_env(ds))
-        emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
-        values = frame_rewards(family, emb)
+        emb = None
+        if not (along_episodes and family.takes_frames):  # a video model embeds clips itself
+            emb = embed_dataset(embedder, ds, cache=not no_cache,
+                                progress=progress and not as_json)
+        if along_episodes:
+            values = episode_rewards(embedder, family, ds, emb)
+            if cfg.kind == "episode":
+                ref = at_episode_ends(ds, ref)
+        else:
+            values = frame_rewards(family, emb)
         source = cfg.model
         random_model = bool(embedder.is_random)
     metrics = evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)
     data = {"dataset": str(ds.root), "reward": source, "reference": ref.name,
             "n_frames": len(ref), "kind": None if cfg is None else cfg.kind,
+            "along_episodes": along_episodes,
             "alpha": None if cfg is None else cfg.alpha,
             "metrics": {k: v.to_dict() for k, v in metrics.items()}}
     if out is not None:
         data["report"] = str(_metrics_report(out, ds, ref, values, metrics, source, cfg,
-                                             random_model))
+                                             random_model, along_episodes))
     if as_json:
         _print_json(data)
         return
@@ -620,7 +642,8 @@ def metrics_cmd(
 
 
 def _metrics_report(out: Path, ds: Any, ref: Any, values: Any, metrics: dict[str, Any],
-                    source: str, cfg: Any, random_model: bool) -> Path:
+                    source: str, cfg: Any, random_model: bool,
+                    along_episodes: bool = False) -> Path:
     from vlm_reward.evaluation.plots import plot_reward_vs_reference, save_figure
     from vlm_reward.evaluation.report import ReportFigure, ReportTable, write_report
     from vlm_reward.evaluation.sweeps import random_model_warning
@@ -629,7 +652,8 @@ def _metrics_report(out: Path, ds: Any, ref: Any, values: Any, metrics: dict[str
     fig = plot_reward_vs_reference(sub, ref.values, binary=ref.binary, reference_name=ref.name,
                                    title=f"reward vs {ref.name} ({len(ref)} states)")
     png, svg = save_figure(fig, out, "metrics")
-    settings = _settings(ds, source, cfg) | {"reference": ref.name}
+    settings = _settings(ds, source, cfg, along_episodes=along_episodes) | {
+        "reference": ref.name}
     table = ReportTable(f"Metrics vs {ref.name} (95% bootstrap CI)", ["metric", "value"],
                         [[k, str(v)] for k, v in metrics.items()])
     caption = ("Reward distribution of success and failure states" if ref.binary
