@@ -433,7 +433,8 @@ def models_cmd(
         raise ConfigError("--reward: each file may appear once")
     configs = [reward_config(model[0], goal, baseline, alpha, f) for f in files] or [
         reward_config(model[0], goal, baseline, alpha, None)]
-    labels = [f"{f.name} ({c.kind})" for f, c in zip(files, configs, strict=True)] or None
+    labels = ([f"{f.name} ({c.kind})" for f, c in zip(files, configs, strict=True)]
+              if files else None)
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "models"
     check_output_path(out, "--out", "dir")  # before any embedding
