@@ -108,7 +108,10 @@ def build_frame_reward(
                    else embedder.encode_images(f) for f in goal_frames_from_files(cfg.goal_images)]
     if cfg.goal_states:
         if env is None:
-            raise ConfigError("reward.goal_states: rendering them needs the env section")
+            raise ConfigError(
+                "reward.goal_states: rendering them needs an env (a run config's env section, "
+                "or the env of an eval dataset or sweep); here give the goal as goal_images"
+            )
         images.append(embedder.encode_images(
             goal_frames_from_states(env, cfg.goal_states, model_input_size(embedder))
         ))
