@@ -53,6 +53,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "window": _yaml(folder, "win.yaml", {"reward": {"kind": "window", "window": 3,
                                                         "goal": GOAL}}),
         "baseline": _yaml(folder, "gb.yaml", {"goal": GOAL, "baseline": "a cart"}),
+        "states": _yaml(folder, "st.yaml", {"goal_states": [{"theta": 0.0}]}),
     }
 
 
@@ -155,6 +156,7 @@ def test_metrics_along_episodes(capsys, tiny_clip_dir: Path, files: dict[str, st
      "reads no baseline"),
     (["eval", "sweep", "-e", "CartPole-v1", "--n", "3", "--out", "{tmp}/s2"], "give --goal"),
     (["score", "{frames}", "--reward", "{window}", "--alpha", "0.3"], "drop --goal"),
+    (["score", "{frames}", "--reward", "{states}"], "give the goal as goal_images"),
 ])
 def test_bad_combinations_are_one_line(capsys, tiny_clip_dir: Path, files: dict[str, str],
                                        tmp_path: Path, args: list[str], message: str) -> None:
