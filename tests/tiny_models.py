@@ -100,20 +100,19 @@ def tiny_word_tokenizer(vocab_words: int = 200):  # -> transformers.PreTrainedTo
                                    unk_token="<unk>")
 
 
+#: tiny text and vision towers of the transformers CLIP family (CLIP, X-CLIP)
+TINY_HF_TEXT = {"vocab_size": 49408, "hidden_size": 32, "intermediate_size": 64,
+                "num_hidden_layers": 2, "num_attention_heads": 2, "max_position_embeddings": 77}
+TINY_HF_VISION = {"image_size": 32, "patch_size": 8, "hidden_size": 32, "intermediate_size": 64,
+                  "num_hidden_layers": 2, "num_attention_heads": 2}
+
+
 def save_tiny_hf_clip(folder: Path, seed: int = 0) -> Path:
     """A tiny random transformers CLIPModel + tokenizer + image processor, save_pretrained."""
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
     torch.manual_seed(seed)
-    cfg = CLIPConfig(
-        text_config={"vocab_size": 49408, "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 2, "num_attention_heads": 2,
-                     "max_position_embeddings": 77},
-        vision_config={"image_size": 32, "patch_size": 8, "hidden_size": 32,
-                       "intermediate_size": 64, "num_hidden_layers": 2,
-                       "num_attention_heads": 2},
-        projection_dim=16,
-    )
+    cfg = CLIPConfig(text_config=TINY_HF_TEXT, vision_config=TINY_HF_VISION, projection_dim=16)
     CLIPModel(cfg).eval().save_pretrained(folder)
     clip_bpe_tokenizer().save_pretrained(folder)
     CLIPImageProcessor(size={"shortest_edge": 32},
@@ -142,4 +141,25 @@ def save_tiny_hf_siglip(folder: Path, seed: int = 0) -> Path:
     tokenizer.save_pretrained(folder)
     SiglipImageProcessor(size={"height": 32, "width": 32}, image_mean=[0.5] * 3,
                          image_std=[0.5] * 3).save_pretrained(folder)
+    return folder
+
+
+def save_tiny_xclip(folder: Path, seed: int = 0, num_frames: int = 4) -> Path:
+    """A tiny random transformers XCLIPModel (video-language) + CLIP tokenizer + its video
+    image processor, save_pretrained: the real architecture (cross-frame attention, the
+    multi-frame integration transformer), with small sizes."""
+    from transformers import VideoMAEImageProcessor, XCLIPConfig, XCLIPModel
+
+    torch.manual_seed(seed)
+    cfg = XCLIPConfig(
+        text_config=TINY_HF_TEXT,
+        vision_config={**TINY_HF_VISION, "num_frames": num_frames, "mit_hidden_size": 16,
+                       "mit_intermediate_size": 32, "mit_num_hidden_layers": 1,
+                       "mit_num_attention_heads": 2},
+        projection_dim=16, prompt_num_attention_heads=2, prompt_layers=1,
+    )
+    XCLIPModel(cfg).eval().save_pretrained(folder)
+    clip_bpe_tokenizer().save_pretrained(folder)
+    VideoMAEImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32},
+                           resample=2).save_pretrained(folder)
     return folder

@@ -44,6 +44,11 @@ __all__ = [
 def build_embedder(cfg: RewardConfig) -> Embedder:
     """Load the configured VLM, locally or on Ray actors (``reward.backend``)."""
     if cfg.backend == "ray":
+        if cfg.model.startswith("xclip:"):
+            raise ConfigError(
+                "reward.model: video models (xclip:) run on the local backend only; use "
+                "backend: local"
+            )
         if cfg.fast_path is not None:
             raise ConfigError(
                 "reward.fast_path: only the local backend applies fast-path switches; "
@@ -88,16 +93,25 @@ def build_reward_model(cfg: RewardConfig, env: EnvConfig | None = None) -> Rewar
 def build_frame_reward(
     cfg: RewardConfig, embedder: Embedder, env: EnvConfig | None = None
 ) -> FrameReward:
-    """The reward family of ``cfg.kind`` with its goal embedded by ``embedder``."""
+    """The reward family of ``cfg.kind`` with its goal embedded by ``embedder``.
+
+    With a video model (``embedder.is_video``) a goal video file is embedded as one clip (a
+    demonstration), not frame by frame, and the window and episode families score their
+    clips' video embeddings (``embedder.encode_clips``) instead of mean frame embeddings.
+    """
     text_goal = None
     if cfg.goal is not None:
         text_goal = embedder.encode_text([cfg.goal] if isinstance(cfg.goal, str) else cfg.goal)
     images = []
     if cfg.goal_images:
-        images += [embedder.encode_images(f) for f in goal_frames_from_files(cfg.goal_images)]
+        images += [embedder.encode_clips([f]) if embedder.is_video and len(f) > 1
+                   else embedder.encode_images(f) for f in goal_frames_from_files(cfg.goal_images)]
     if cfg.goal_states:
         if env is None:
-            raise ConfigError("reward.goal_states: rendering them needs the env section")
+            raise ConfigError(
+                "reward.goal_states: rendering them needs an env (a run config's env section, "
+                "or the env of an eval dataset or sweep); here give the goal as goal_images"
+            )
         images.append(embedder.encode_images(
             goal_frames_from_states(env, cfg.goal_states, model_input_size(embedder))
         ))
@@ -125,10 +139,11 @@ def build_frame_reward(
             texts = [cfg.baseline] if isinstance(cfg.baseline, str) else cfg.baseline
             baseline = embedder.encode_text(texts)
         inner = GoalBaselineReward(goal, baseline, cfg.alpha)
+    clip_encoder = embedder.encode_clips if embedder.is_video else None
     if cfg.kind == "window" and cfg.window is not None:  # the config pairs the two
-        return WindowReward(inner, cfg.window)
+        return WindowReward(inner, cfg.window, clip_encoder)
     if cfg.kind == "episode":
-        return EpisodeReward(inner, cfg.episode_stride)
+        return EpisodeReward(inner, cfg.episode_stride, clip_encoder)
     return inner
 
 

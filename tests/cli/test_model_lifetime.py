@@ -74,6 +74,7 @@ def test_compare_models_closes_each_model_before_the_next(tiny_clip_dir: Path, t
                                                           closed: list[str]) -> None:
     from tiny_models import save_tiny_open_clip
     from vlm_reward import load_model
+    from vlm_reward.config import RewardConfig
     from vlm_reward.evaluation.collect import sweep_dataset
     from vlm_reward.evaluation.compare import compare_models
     from vlm_reward.evaluation.scoring import resolve_reference
@@ -88,5 +89,5 @@ def test_compare_models_closes_each_model_before_the_next(tiny_clip_dir: Path, t
         return load_model(spec, device="cpu", precision="fp32")
 
     compare_models([str(tiny_clip_dir), other], ds, resolve_reference(ds, "success"),
-                   goal="a pole upright", load=load, n_boot=5)
+                   RewardConfig(model="each", goal="a pole upright"), load=load, n_boot=5)
     assert closed == [str(tiny_clip_dir), other]

@@ -14,8 +14,8 @@ from vlm_reward.errors import ConfigError
 from vlm_reward.evaluation.alpha import alpha_sweep, parse_alphas, write_alpha_report
 from vlm_reward.evaluation.collect import collect_dataset
 from vlm_reward.evaluation.metrics import epic_distance
-from vlm_reward.evaluation.scoring import build_reward, embed_dataset, resolve_reference
-from vlm_reward.reward import goal_baseline_reward
+from vlm_reward.evaluation.scoring import embed_dataset, resolve_reference
+from vlm_reward.reward import GoalBaselineReward, goal_baseline_reward
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def cartpole_ds(tmp_path_factory: pytest.TempPathFactory):
 def test_alpha_sweep_embeds_once(tiny_embedder, cartpole_ds) -> None:
     calls = tiny_embedder.image_calls
     emb = embed_dataset(tiny_embedder, cartpole_ds, cache=False)
-    reward = build_reward(tiny_embedder, "a pole upright on a cart", "a cart", 0.0)
+    reward = GoalBaselineReward.from_prompts(tiny_embedder, "a pole upright on a cart", "a cart")
     ref = resolve_reference(cartpole_ds, "success")
     result = alpha_sweep(emb, reward, parse_alphas(steps=5), ref, n_boot=30)
     n_batches = math.ceil(len(cartpole_ds) / tiny_embedder.batch_size)
@@ -50,7 +50,7 @@ def test_alpha_sweep_embeds_once(tiny_embedder, cartpole_ds) -> None:
 
 def test_alpha_report(tiny_embedder, cartpole_ds, tmp_path: Path) -> None:
     emb = embed_dataset(tiny_embedder, cartpole_ds)
-    reward = build_reward(tiny_embedder, "a pole upright on a cart", "a cart")
+    reward = GoalBaselineReward.from_prompts(tiny_embedder, "a pole upright on a cart", "a cart")
     ref = resolve_reference(cartpole_ds, "auto")
     assert ref.name == "success" and ref.binary
     result = alpha_sweep(emb, reward, [0.0, 1.0], ref, n_boot=10)

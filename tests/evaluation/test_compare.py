@@ -9,6 +9,7 @@ import pytest
 
 from tiny_models import save_tiny_open_clip
 from vlm_reward import load_model
+from vlm_reward.config import RewardConfig
 from vlm_reward.errors import ConfigError
 from vlm_reward.evaluation.collect import sweep_dataset
 from vlm_reward.evaluation.compare import (
@@ -22,11 +23,11 @@ from vlm_reward.evaluation.compare import (
 )
 from vlm_reward.evaluation.metrics import epic_distance
 from vlm_reward.evaluation.scoring import (
-    build_reward,
     embed_dataset,
     evaluate_rewards,
     resolve_reference,
 )
+from vlm_reward.reward import GoalBaselineReward
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +45,12 @@ def test_compare_models_scores_each_model(tiny_clip_dir: Path, tmp_path: Path,
     other = save_tiny_open_clip(tmp_path / "other", seed=1)
     ref = resolve_reference(sweep_ds, "success")
     goal = "a pole upright on a cart"
-    rows = compare_models([str(tiny_clip_dir), str(other)], sweep_ds, ref, goal=goal,
-                          load=_load, n_boot=20)
+    rows = compare_models([str(tiny_clip_dir), str(other)], sweep_ds, ref,
+                          RewardConfig(model="ignored", goal=goal), load=_load, n_boot=20)
     assert [r.spec for r in rows] == [str(tiny_clip_dir), str(other)]
     for row in rows:
         emb = _load(row.spec)
-        expected = build_reward(emb, goal)(embed_dataset(emb, sweep_ds)).numpy()
+        expected = GoalBaselineReward.from_prompts(emb, goal)(embed_dataset(emb, sweep_ds)).numpy()
         assert row.metrics["epic"].value == pytest.approx(
             epic_distance(expected[ref.index], ref.values), abs=1e-6)
         assert row.params == count_parameters(emb) and row.params > 0
@@ -79,7 +80,8 @@ def test_compare_prompts_ranks_by_metric(tiny_embedder, sweep_ds, tmp_path: Path
     emb = embed_dataset(tiny_embedder, sweep_ds)
     for row in rows:
         expected = evaluate_rewards(
-            build_reward(tiny_embedder, row.pair.goal, row.pair.baseline)(emb).numpy(), ref,
+            GoalBaselineReward.from_prompts(tiny_embedder, row.pair.goal,
+                                            row.pair.baseline)(emb).numpy(), ref,
             n_boot=0)
         assert row.metrics["epic"].value == pytest.approx(expected["epic"].value, abs=1e-6)
     by_auc = compare_prompts(tiny_embedder, sweep_ds, ref, pairs, rank_by="roc_auc", n_boot=0)

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from vlm_reward.cli import app
+from vlm_reward.config import RewardConfig
 from vlm_reward.evaluation.dataset import load_dataset
 from vlm_reward.evaluation.sweeps import run_state_sweep
 from vlm_reward.rendering_env import iter_random_frames, make_rendering_env
@@ -85,7 +86,8 @@ def test_mujoco_sweeps_render_at_the_models_input_size(
     tiny_embedder, tmp_path: Path, env_id: str, variable: str, low: float, high: float
 ) -> None:
     pytest.importorskip("mujoco")
-    result = run_state_sweep(tiny_embedder, tmp_path, env_id, variable, goal="a robot",
+    result = run_state_sweep(tiny_embedder, tmp_path, env_id, variable,
+                             reward=RewardConfig(model="tiny", goal="a robot"),
                              n=2, low=low, high=high, n_boot=0)
     size = model_input_size(tiny_embedder)
     assert load_dataset(result.dataset).frames.shape == (2, *size, 3)

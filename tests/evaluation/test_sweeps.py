@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vlm_reward.config import RewardConfig
 from vlm_reward.errors import ConfigError
 from vlm_reward.evaluation.dataset import load_dataset
 from vlm_reward.evaluation.sweeps import run_state_sweep, write_state_sweep_report
@@ -34,9 +35,9 @@ def test_state_sweep_scores_every_alpha_from_one_embedding_pass(
     if env_id.startswith("vlm_reward/"):
         pytest.importorskip("vlm_reward.envs")
     calls = tiny_embedder.image_calls
-    result = run_state_sweep(tiny_embedder, tmp_path, env_id, variable, goal=goal,
-                             baseline=baseline, alphas=[0.0, 0.5, 1.0], n=13, n_boot=20,
-                             **SIZE)
+    reward = RewardConfig(model=tiny_embedder.name, goal=goal, baseline=baseline)
+    result = run_state_sweep(tiny_embedder, tmp_path, env_id, variable, reward=reward,
+                             alphas=[0.0, 0.5, 1.0], n=13, n_boot=20, **SIZE)
     assert tiny_embedder.image_calls - calls == math.ceil(13 / tiny_embedder.batch_size)
     np.testing.assert_allclose(result.values[[0, -1]], [low, high])
     assert result.rewards.shape == (3, 13)
@@ -59,12 +60,13 @@ def test_state_sweep_scores_every_alpha_from_one_embedding_pass(
 
     # Running the same sweep again re-renders but does not re-embed.
     calls = tiny_embedder.image_calls
-    run_state_sweep(tiny_embedder, tmp_path, env_id, variable, goal=goal, alphas=[0.0], n=13,
-                    n_boot=0, **SIZE)
+    run_state_sweep(tiny_embedder, tmp_path, env_id, variable,
+                    reward=RewardConfig(model="tiny", goal=goal), n=13, n_boot=0, **SIZE)
     assert tiny_embedder.image_calls == calls
 
 
 def test_alpha_above_zero_needs_a_baseline(tiny_embedder, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="baseline"):
-        run_state_sweep(tiny_embedder, tmp_path, "CartPole-v1", "theta", goal="upright",
-                        alphas=[0.5], n=3, **SIZE)
+        run_state_sweep(tiny_embedder, tmp_path, "CartPole-v1", "theta",
+                        reward=RewardConfig(model="tiny", goal="upright"), alphas=[0.5], n=3,
+                        **SIZE)

@@ -36,9 +36,14 @@ console = Console()
 
 _MODEL = typer.Option(..., "--model", "-m",
                       help="Model spec, e.g. demo, ViT-B-32/laion2b_s34b_b79k or a folder.")
-_GOAL = typer.Option(..., "--goal", "-g", help="Goal prompt; repeat to average several.")
+_GOAL = typer.Option(None, "--goal", "-g",
+                     help="Goal prompt; repeat to average several (or --reward FILE).")
 _BASELINE = typer.Option(None, "--baseline", "-b",
                          help="Baseline prompt (needed for alpha > 0); repeat to average.")
+_REWARD = typer.Option(
+    None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead of "
+    "--goal/--baseline/--alpha; frames are scored as independent states (temporal kinds: "
+    "one-frame episodes).")
 _REFERENCE = typer.Option("auto", "--reference", "-r",
                           help="What to compare against: auto, env_reward, success, human, "
                                "state:NAME.")
@@ -243,9 +248,12 @@ def sweep_cmd(
     ctx: typer.Context,
     env: str = typer.Option(..., "--env", "-e", help="Gymnasium id."),
     model: str = _MODEL,
-    goal: list[str] = _GOAL,
+    goal: list[str] | None = _GOAL,
     baseline: list[str] | None = _BASELINE,
-    alpha: list[float] = typer.Option([0.0], "--alpha", "-a", help="Alpha; repeat for curves."),
+    alpha: list[float] | None = typer.Option(
+        None, "--alpha", "-a", help="Goal-baseline strength; repeat for curves (kind "
+        "goal_baseline; with --reward it overrides the file's alpha)."),
+    reward_file: Path | None = _REWARD,
     variable: str | None = typer.Option(None, help="State variable (default theta or position)."),
     n: int = typer.Option(61, help="Sweep points."),
     low: float | None = typer.Option(None, help="Sweep start (default: the natural range)."),
@@ -270,34 +278,54 @@ def sweep_cmd(
     """Reward as a function of one state variable (the paper's reward-shape plots)."""
     from vlm_reward.evaluation.sweeps import run_state_sweep, write_state_sweep_report
 
+    cfg = reward_config(model, goal, baseline, 0.0, reward_file)  # alphas come separately
+    if alpha and reward_file is None:
+        check_alpha(max(alpha), bool(baseline), "--baseline", "--alpha")  # the reward's rule
     check_frame_size(width, height)
     kwargs = _env_kwargs(env_kwarg)
     fixed = _fix(fix)
     variable = variable or _default_variable(env, kwargs)
     out = out or Path("sweeps") / f"{_slug(env)}-{variable}"
     check_output_path(out, "--out", "dir")
-    embedder = _load(model, batch_size, ctx)
-    result = run_state_sweep(embedder, out, env, variable, goal=goal, baseline=baseline or None,
-                             alphas=alpha, n=n, low=low, high=high, fix=fixed,
+    embedder = _load(cfg.model, batch_size, ctx)
+    result = run_state_sweep(embedder, out, env, variable, reward=cfg,
+                             alphas=alpha or None, n=n, low=low, high=high, fix=fixed,
                              seed=seed, width=width, height=height, env_kwargs=kwargs,
                              n_boot=n_boot, progress=progress and not as_json)
     path = write_state_sweep_report(result, out, normalise=not raw)
     if as_json:
         _print_json(result.to_dict() | {"report": str(path)})
         return
-    rows = [[f"{a:g}", f"{result.values[int(r.argmax())]:.4g}", f"{r.min():.4f}",
-             f"{r.max():.4f}"] for a, r in zip(result.alphas, result.rewards, strict=True)]
-    console.print(_metrics_table(f"{env}: reward vs {variable}", rows,
-                                 ["alpha", f"argmax {variable}", "min", "max"]))
+    rows = [[c, f"{result.values[int(r.argmax())]:.4g}", f"{r.min():.4f}",
+             f"{r.max():.4f}"] for c, r in zip(result.curves, result.rewards, strict=True)]
+    console.print(_metrics_table(f"{env}: {cfg.kind} reward vs {variable}", rows,
+                                 ["curve", f"argmax {variable}", "min", "max"]))
     _report_done(path)
 
 
-def _settings(ds: Any, model: str, goal: list[str], baseline: list[str] | None,
-              alpha: float | None) -> dict[str, Any]:
-    out = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds), "model": model,
-           "goal": " | ".join(goal), "baseline": " | ".join(baseline) if baseline else "(none)"}
-    if alpha is not None:
-        out["alpha"] = alpha
+def _prompts(value: str | list[str] | None) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _settings(ds: Any, model: str, cfg: Any, alpha: bool = True,
+              along_episodes: bool = False) -> dict[str, Any]:
+    """Report settings: the dataset and the reward (``cfg``, a RewardConfig or None)."""
+    out: dict[str, Any] = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds),
+                           "model": model}
+    if cfg is None:
+        return out
+    goal, baseline = _prompts(cfg.goal), _prompts(cfg.baseline)
+    rule = "scored along the episodes of the dataset" if along_episodes else (
+        "each frame scored as a one-frame episode")
+    kind = cfg.kind + (f" ({rule})" if cfg.kind in ("window", "episode") else "")
+    out |= {"reward kind": kind, "goal": " | ".join(goal) or "(goal images/states)",
+            "baseline": " | ".join(baseline) or "(none)"}
+    if cfg.goal_images or cfg.goal_states:
+        out["goal images/states"] = len(cfg.goal_images or []) + len(cfg.goal_states or [])
+    if cfg.negatives:
+        out["negatives"] = " | ".join(cfg.negatives)
+    if alpha and cfg.kind == "goal_baseline":
+        out["alpha"] = cfg.alpha
     return out
 
 
@@ -306,8 +334,11 @@ def alpha_cmd(
     ctx: typer.Context,
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     model: str = _MODEL,
-    goal: list[str] = _GOAL,
+    goal: list[str] | None = _GOAL,
     baseline: list[str] | None = _BASELINE,
+    reward_file: Path | None = typer.Option(
+        None, "--reward", help="YAML reward section of kind goal_baseline (e.g. goal images "
+        "with a baseline sentence) instead of --goal/--baseline; its alpha is swept."),
     alphas: str | None = typer.Option(None, help="Comma-separated alphas, e.g. 0,0.25,0.5,1."),
     steps: int = typer.Option(11, help="Evenly spaced alphas over [0, 1] (if --alphas unset)."),
     reference: str = _REFERENCE,
@@ -327,11 +358,20 @@ def alpha_cmd(
 
     from vlm_reward.evaluation.alpha import alpha_sweep, parse_alphas, write_alpha_report
     from vlm_reward.evaluation.dataset import load_dataset
-    from vlm_reward.evaluation.scoring import build_reward, embed_dataset, resolve_reference
+    from vlm_reward.evaluation.scoring import dataset_env, embed_dataset, resolve_reference
     from vlm_reward.evaluation.sweeps import random_model_warning
+    from vlm_reward.factory import build_frame_reward
 
     values = parse_alphas(alphas, steps)
-    check_alpha(max(values), bool(baseline), "--baseline", "--alpha")  # the reward's rule
+    cfg = reward_config(model, goal, baseline, 0.0, reward_file)
+    if cfg.kind != "goal_baseline":
+        raise ConfigError(
+            f"eval alpha: alpha is the goal-baseline reward's parameter, but --reward "
+            f"{reward_file} has kind {cfg.kind!r}; score it with eval metrics, or sweep states "
+            "with eval sweep --reward"
+        )
+    check_alpha(max(values), cfg.baseline is not None,  # the reward's rule, the user's names
+                "--baseline" if reward_file is None else "reward.baseline", "--alpha")
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "alpha"
     check_output_path(out, "--out", "dir")  # before any embedding
@@ -342,13 +382,13 @@ def alpha_cmd(
         raise ConfigError(f"--x: no state variable {x_name!r}; choose from "
                           f"{', '.join(ds.state_names)}")
     x_values = ds.states[x_name] if x_name else np.arange(len(ds), dtype=np.float64)
-    embedder = _load(model, batch_size, ctx)
+    embedder = _load(cfg.model, batch_size, ctx)
+    reward = build_frame_reward(cfg, embedder, dataset_env(ds))  # a GoalBaselineReward
     emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
-    reward = build_reward(embedder, goal, baseline or None, 0.0)
     result = alpha_sweep(emb, reward, values, ref, n_boot=n_boot, seed=seed)
-    warnings = [random_model_warning(model)] if embedder.is_random else []
+    warnings = [random_model_warning(cfg.model)] if embedder.is_random else []
     path = write_alpha_report(result, out, x=x_values, x_label=x_name or "frame index",
-                              settings=_settings(ds, model, goal, baseline, None),
+                              settings=_settings(ds, cfg.model, cfg, alpha=False),
                               warnings=warnings, connect=x_name in (None, sweep_var))
     if as_json:
         _print_json(result.to_dict() | {"report": str(path)})
@@ -366,9 +406,13 @@ def alpha_cmd(
 def models_cmd(
     dataset: Path = typer.Argument(..., help="Dataset folder."),
     model: list[str] = typer.Option(..., "--model", "-m", help="Model spec; repeat for each."),
-    goal: list[str] = _GOAL,
+    goal: list[str] | None = _GOAL,
     baseline: list[str] | None = _BASELINE,
     alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
+    reward_file: list[Path] | None = typer.Option(
+        None, "--reward", help="YAML reward section (any reward.kind) instead of "
+        "--goal/--baseline/--alpha; repeat to compare reward families on every model (the "
+        "file's model is replaced by each --model)."),
     reference: str = _REFERENCE,
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Output folder (default DATASET/reports/models)."),
@@ -379,30 +423,39 @@ def models_cmd(
     progress: bool = _PROGRESS,
     as_json: bool = _JSON,
 ) -> None:
-    """Score one dataset with several models: table + plot against model size."""
+    """Score one dataset with several models (and rewards): table + plot against model size."""
     from vlm_reward.evaluation.compare import compare_models, write_models_report
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import resolve_reference
 
-    check_alpha(alpha, bool(baseline), "--baseline", "--alpha")  # the reward's rule
+    files = list(reward_file or [])
+    if len(set(files)) != len(files):
+        raise ConfigError("--reward: each file may appear once")
+    configs = [reward_config(model[0], goal, baseline, alpha, f) for f in files] or [
+        reward_config(model[0], goal, baseline, alpha, None)]
+    labels = ([f"{f.name} ({c.kind})" for f, c in zip(files, configs, strict=True)]
+              if files else None)
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "models"
     check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
-    rows = compare_models(model, ds, ref, goal=goal, baseline=baseline or None, alpha=alpha,
+    rows = compare_models(model, ds, ref, configs, labels=labels,
                           load=lambda spec: _load(spec, batch_size), n_boot=n_boot, seed=seed,
                           cache=not no_cache, progress=progress and not as_json)
-    settings = _settings(ds, ", ".join(model), goal, baseline, alpha) | {"reference": ref.name}
+    settings = _settings(ds, ", ".join(model), configs[0] if len(configs) == 1 else None)
+    if len(configs) > 1:
+        settings["rewards"] = ", ".join(labels or [])
+    settings["reference"] = ref.name
     path = write_models_report(rows, out, settings=settings, reference=ref)
     if as_json:
         _print_json({"reference": ref.name, "models": [r.to_dict() for r in rows],
                      "report": str(path)})
         return
     names = list(rows[0].metrics)
-    table_rows = [[r.spec, "-" if r.params is None else f"{r.params:,}",
+    table_rows = [[r.spec, r.reward, "-" if r.params is None else f"{r.params:,}",
                    *(str(r.metrics[k]) for k in names)] for r in rows]
     console.print(_metrics_table(f"models vs {ref.name} ({len(ref)} frames)", table_rows,
-                                 ["model", "params", *names]))
+                                 ["model", "reward", "params", *names]))
     _report_done(path)
 
 
@@ -422,6 +475,10 @@ def prompts_cmd(
                                           help="'GOAL | BASELINE' (baseline optional); repeat."),
     pairs_file: Path | None = typer.Option(None, help="Text file, one 'GOAL | BASELINE' a line."),
     alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
+    reward_file: Path | None = typer.Option(
+        None, "--reward", help="YAML reward section (any reward.kind) to put every pair into: "
+        "each pair replaces its goal and baseline sentences (goal images, negatives, window "
+        "stay)."),
     reference: str = _REFERENCE,
     rank_by: str = typer.Option("epic", help="Metric to rank by: epic, pearson, spearman, "
                                 "roc_auc."),
@@ -447,16 +504,19 @@ def prompts_cmd(
     if not texts:
         raise ConfigError("--pair: give at least one 'GOAL | BASELINE' pair (or --pairs-file)")
     pairs = [parse_prompt_pair(t) for t in texts]
+    base = reward_config(model, None, None, alpha, reward_file) if reward_file else None
     ds = load_dataset(dataset)
     out = out or ds.root / "reports" / "prompts"
     check_output_path(out, "--out", "dir")  # before any embedding
     ref = resolve_reference(ds, reference)
     embedder = _load(model, batch_size, ctx)
-    rows = compare_prompts(embedder, ds, ref, pairs, alpha=alpha, rank_by=rank_by,
+    rows = compare_prompts(embedder, ds, ref, pairs, reward=base, alpha=alpha, rank_by=rank_by,
                            n_boot=n_boot, seed=seed, cache=not no_cache,
                            progress=progress and not as_json)
     settings = {"dataset": str(ds.root), "env": ds.env_id, "frames": len(ds), "model": model,
-                "alpha": alpha, "reference": ref.name, "rank by": rank_by}
+                "reward kind": base.kind if base else "goal_baseline",
+                "alpha": base.alpha if base else alpha, "reference": ref.name,
+                "rank by": rank_by}
     path = write_prompts_report(rows, out, settings=settings, reference=ref, rank_by=rank_by,
                                 is_random=bool(embedder.is_random))
     if as_json:
@@ -499,9 +559,11 @@ def metrics_cmd(
     alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
     rewards: Path | None = typer.Option(None, help="Score precomputed rewards (.npy or one "
                                         "value per line) instead of a model."),
-    reward_file: Path | None = typer.Option(
-        None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead "
-        "of --goal/--baseline/--alpha; frames are scored one by one."),
+    reward_file: Path | None = _REWARD,
+    along_episodes: bool = typer.Option(
+        False, "--along-episodes", help="Score a rollout dataset's frames along their "
+        "episodes as training does (window/episode kinds: the episode's earlier frames count; "
+        "an episode reward is compared at the episodes' last frames)."),
     reference: str = _REFERENCE,
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Also write a plot and report.html into this folder."),
@@ -514,16 +576,30 @@ def metrics_cmd(
 ) -> None:
     """EPIC, Pearson, Spearman and ROC AUC (with bootstrap CIs) of one reward vs a reference."""
     from vlm_reward.evaluation.dataset import load_dataset
-    from vlm_reward.evaluation.scoring import embed_dataset, evaluate_rewards, resolve_reference
+    from vlm_reward.evaluation.scoring import (
+        at_episode_ends,
+        check_rollouts,
+        dataset_env,
+        embed_dataset,
+        episode_rewards,
+        evaluate_rewards,
+        frame_rewards,
+        resolve_reference,
+    )
     from vlm_reward.factory import build_frame_reward
 
     if out is not None:
         check_output_path(out, "--out", "dir")
     ds = load_dataset(dataset)
     ref = resolve_reference(ds, reference)
+    if along_episodes and rewards is None:
+        check_rollouts(ds)  # before any model loads
+    cfg = None
     if rewards is not None:
         if model is not None:
             raise ConfigError("--rewards and --model are exclusive; give one")
+        if along_episodes:
+            raise ConfigError("--along-episodes scores a model's reward; drop it with --rewards")
         values = _load_rewards(rewards, len(ds))
         source = str(rewards)
         random_model = False
@@ -532,17 +608,28 @@ def metrics_cmd(
             raise ConfigError("metrics: give --model with --goal or --reward (or --rewards FILE)")
         cfg = reward_config(model, goal, baseline, alpha, reward_file)
         embedder = _load(cfg.model, batch_size, ctx)
-        emb = embed_dataset(embedder, ds, cache=not no_cache, progress=progress and not as_json)
-        values = build_frame_reward(cfg, embedder).score(emb).numpy()
+        family = build_frame_reward(cfg, embedder, dataset_env(ds))
+        emb = None
+        if not (along_episodes and family.takes_frames):  # a video model embeds clips itself
+            emb = embed_dataset(embedder, ds, cache=not no_cache,
+                                progress=progress and not as_json)
+        if along_episodes:
+            values = episode_rewards(embedder, family, ds, emb)
+            if cfg.kind == "episode":
+                ref = at_episode_ends(ds, ref)
+        else:
+            values = frame_rewards(family, emb)
         source = cfg.model
         random_model = bool(embedder.is_random)
     metrics = evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)
     data = {"dataset": str(ds.root), "reward": source, "reference": ref.name,
-            "n_frames": len(ref), "alpha": alpha,
+            "n_frames": len(ref), "kind": None if cfg is None else cfg.kind,
+            "along_episodes": along_episodes,
+            "alpha": None if cfg is None else cfg.alpha,
             "metrics": {k: v.to_dict() for k, v in metrics.items()}}
     if out is not None:
-        data["report"] = str(_metrics_report(out, ds, ref, values, metrics, source, goal,
-                                             baseline, alpha, random_model))
+        data["report"] = str(_metrics_report(out, ds, ref, values, metrics, source, cfg,
+                                             random_model, along_episodes))
     if as_json:
         _print_json(data)
         return
@@ -556,8 +643,8 @@ def metrics_cmd(
 
 
 def _metrics_report(out: Path, ds: Any, ref: Any, values: Any, metrics: dict[str, Any],
-                    source: str, goal: list[str] | None, baseline: list[str] | None,
-                    alpha: float, random_model: bool) -> Path:
+                    source: str, cfg: Any, random_model: bool,
+                    along_episodes: bool = False) -> Path:
     from vlm_reward.evaluation.plots import plot_reward_vs_reference, save_figure
     from vlm_reward.evaluation.report import ReportFigure, ReportTable, write_report
     from vlm_reward.evaluation.sweeps import random_model_warning
@@ -566,7 +653,8 @@ def _metrics_report(out: Path, ds: Any, ref: Any, values: Any, metrics: dict[str
     fig = plot_reward_vs_reference(sub, ref.values, binary=ref.binary, reference_name=ref.name,
                                    title=f"reward vs {ref.name} ({len(ref)} states)")
     png, svg = save_figure(fig, out, "metrics")
-    settings = _settings(ds, source, goal or [], baseline, alpha) | {"reference": ref.name}
+    settings = _settings(ds, source, cfg, along_episodes=along_episodes) | {
+        "reference": ref.name}
     table = ReportTable(f"Metrics vs {ref.name} (95% bootstrap CI)", ["metric", "value"],
                         [[k, str(v)] for k, v in metrics.items()])
     caption = ("Reward distribution of success and failure states" if ref.binary

@@ -47,9 +47,10 @@ def reward_config(
     from vlm_reward.reward.rules import check_alpha
 
     if reward_file is not None:
-        if goal or baseline:
-            raise ConfigError("--reward gives the whole reward: drop --goal/--baseline, or the "
-                              "file")
+        if goal or baseline or alpha:
+            raise ConfigError("--reward gives the whole reward: drop --goal/--baseline/--alpha "
+                              "(the file sets reward.goal, reward.baseline, reward.alpha), or "
+                              "the file")
         return load_reward_config(reward_file, model)
     if not goal:
         raise ConfigError("give --goal SENTENCE (or --reward FILE.yaml for other reward kinds)")

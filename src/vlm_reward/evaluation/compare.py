@@ -1,8 +1,10 @@
 """Compare reward models on one dataset (the paper's scaling analysis) and prompts on one model.
 
 Model comparison loads each model spec in turn, embeds the dataset (cached per model), scores
-it with the same prompts and alpha, and reports every metric with its confidence interval
-against model size. Prompt comparison embeds the dataset once and ranks goal/baseline pairs.
+it with each reward given (any ``reward.kind``: one row per model and reward) and reports every
+metric with its confidence interval against model size. Prompt comparison embeds the dataset
+once and ranks goal/baseline pairs, each put into the same reward family. Frames are scored
+as independent states (:func:`~vlm_reward.evaluation.scoring.frame_rewards`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from vlm_reward.evaluation.dataset import StateDataset
 from vlm_reward.evaluation.metrics import LOWER_IS_BETTER, METRICS, MetricValue
 from vlm_reward.evaluation.scoring import (
     Reference,
-    build_reward,
+    dataset_env,
     embed_dataset,
     evaluate_rewards,
+    frame_rewards,
 )
+from vlm_reward.factory import build_frame_reward
 
 if TYPE_CHECKING:
+    from vlm_reward.config import RewardConfig
     from vlm_reward.models.base import Embedder
 
 __all__ = [
@@ -33,6 +38,7 @@ __all__ = [
     "compare_models",
     "compare_prompts",
     "count_parameters",
+    "pair_reward",
     "parse_prompt_pair",
     "rank_rows",
     "write_models_report",
@@ -51,7 +57,7 @@ def count_parameters(embedder: Embedder) -> int | None:
 
 @dataclass
 class ModelRow:
-    """One model's result on the dataset."""
+    """One model's result on the dataset with one reward (``reward``: its label)."""
 
     spec: str
     params: int | None
@@ -59,9 +65,11 @@ class ModelRow:
     is_random: bool
     metrics: dict[str, MetricValue]
     seconds: float
+    reward: str = "goal_baseline"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.spec, "params": self.params, "embed_dim": self.embed_dim,
+        return {"model": self.spec, "reward": self.reward, "params": self.params,
+                "embed_dim": self.embed_dim,
                 "is_random": self.is_random, "seconds": self.seconds,
                 "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
 
@@ -87,25 +95,25 @@ def compare_models(
     specs: Sequence[str],
     ds: StateDataset,
     ref: Reference,
+    rewards: RewardConfig | Sequence[RewardConfig],
     *,
-    goal: str | Sequence[str],
-    baseline: str | Sequence[str] | None = None,
-    alpha: float = 0.0,
+    labels: Sequence[str] | None = None,
     load: Callable[[str], Embedder] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     cache: bool = True,
     progress: bool = False,
 ) -> list[ModelRow]:
-    """Score ``ds`` with every model spec; rows in the order of ``specs``.
+    """Score ``ds`` with every model spec and every reward; rows model by model, rewards in
+    the order given within each model.
 
     Args:
         specs: model specs for :func:`vlm_reward.load_model`.
         ds: the dataset.
         ref: the reference to compare against.
-        goal: goal prompt(s).
-        baseline: baseline prompt(s).
-        alpha: goal-baseline strength.
+        rewards: one or more ``reward:`` sections (any kind); their ``model`` is replaced by
+            each spec. Goal states are rendered in the dataset's env at its frame size.
+        labels: a name per reward for the table (default: its kind).
         load: spec -> embedder (default ``load_model(spec)``); lets callers pick device etc.
         n_boot: bootstrap resamples.
         seed: bootstrap seed.
@@ -116,19 +124,28 @@ def compare_models(
         raise ConfigError("model: give at least one --model")
     if len(set(specs)) != len(specs):
         raise ConfigError("model: each --model may appear once")
+    configs = [rewards] if not isinstance(rewards, Sequence) else list(rewards)
+    if not configs:
+        raise ConfigError("reward: give at least one reward")
+    names = [c.kind for c in configs] if labels is None else list(labels)
+    if len(names) != len(configs):
+        raise ConfigError(f"labels: expected {len(configs)} reward labels, got {len(names)}")
     if load is None:
         from vlm_reward.models import load_model
 
         load = load_model
+    env = dataset_env(ds)
     rows = []
     for spec in specs:
         start = time.perf_counter()
         with load(spec) as embedder:  # closed before the next model loads
             emb = embed_dataset(embedder, ds, cache=cache, progress=progress)
-            rewards = build_reward(embedder, goal, baseline, alpha)(emb).numpy()
-        metrics = evaluate_rewards(rewards, ref, n_boot=n_boot, seed=seed)
-        rows.append(ModelRow(spec, count_parameters(embedder), int(embedder.embed_dim),
-                             bool(embedder.is_random), metrics, time.perf_counter() - start))
+            scored = [frame_rewards(build_frame_reward(c, embedder, env), emb) for c in configs]
+        seconds = (time.perf_counter() - start) / len(configs)
+        for name, values in zip(names, scored, strict=True):
+            metrics = evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)
+            rows.append(ModelRow(spec, count_parameters(embedder), int(embedder.embed_dim),
+                                 bool(embedder.is_random), metrics, seconds, name))
         del embedder
     return rows
 
@@ -168,12 +185,30 @@ class PromptRow:
                 "metrics": {k: v.to_dict() for k, v in self.metrics.items()}}
 
 
+def pair_reward(base: RewardConfig | dict[str, Any], pair: PromptPair) -> RewardConfig:
+    """``base`` (a reward or its mapping) with the pair's goal and baseline in place of its
+    own, validated again: a baseline where the family takes none, or alpha > 0 without one,
+    fails here with the pair named."""
+    from vlm_reward.config import validate_reward_config
+
+    data = base if isinstance(base, dict) else base.model_dump(exclude_defaults=True)
+    data = {**data, "goal": pair.goal, "baseline": pair.baseline}
+    cfg = validate_reward_config(data, f"for --pair {pair.label!r}:")
+    if cfg.negatives and pair.baseline is not None:
+        raise ConfigError(
+            f"pair {pair.label!r}: a reward with negatives scores the goal against them and "
+            "reads no baseline; drop the '| BASELINE' part"
+        )
+    return cfg
+
+
 def compare_prompts(
     embedder: Embedder,
     ds: StateDataset,
     ref: Reference,
     pairs: Sequence[PromptPair],
     *,
+    reward: RewardConfig | None = None,
     alpha: float = 0.0,
     rank_by: str = "epic",
     n_boot: int = 1000,
@@ -181,21 +216,30 @@ def compare_prompts(
     cache: bool = True,
     progress: bool = False,
 ) -> list[PromptRow]:
-    """Score every prompt pair on one embedding pass of ``ds``; best first by ``rank_by``."""
+    """Score every prompt pair on one embedding pass of ``ds``; best first by ``rank_by``.
+
+    ``reward`` is the family the pairs are put into (any kind; each pair replaces its goal
+    and baseline sentences, goal images stay); ``None`` is the goal-baseline reward at
+    ``alpha``, which is then the only setting read.
+    """
     if not pairs:
         raise ConfigError("pair: give at least one --pair 'GOAL | BASELINE'")
     _check_rank_metric(rank_by, [])  # an unknown name fails before the embedding pass
-    if alpha > 0:
+    if reward is None and alpha > 0:
         missing = [p.goal for p in pairs if p.baseline is None]
         if missing:
             raise ConfigError(
-                f"alpha: {alpha} > 0 needs a baseline in every pair; missing for {missing[0]!r}"
+                f"alpha: {alpha} > 0 needs a baseline in every pair; missing for "
+                f"{missing[0]!r}"
             )
+    base = {"model": embedder.name, "alpha": alpha} if reward is None else reward
+    configs = [pair_reward(base, p) for p in pairs]  # every pair checked before embedding
+    env = dataset_env(ds)
     emb = embed_dataset(embedder, ds, cache=cache, progress=progress)
     rows = []
-    for pair in pairs:
-        rewards = build_reward(embedder, pair.goal, pair.baseline, alpha)(emb).numpy()
-        rows.append(PromptRow(pair, evaluate_rewards(rewards, ref, n_boot=n_boot, seed=seed)))
+    for pair, cfg in zip(pairs, configs, strict=True):
+        values = frame_rewards(build_frame_reward(cfg, embedder, env), emb)
+        rows.append(PromptRow(pair, evaluate_rewards(values, ref, n_boot=n_boot, seed=seed)))
     return rank_rows(rows, rank_by)
 
 
@@ -213,15 +257,17 @@ def write_models_report(rows: Sequence[ModelRow], out_dir: str | Path, *,
 
     out = Path(out_dir)
     names = list(rows[0].metrics)
-    fig = plot_model_comparison([short_model_name(r.spec) for r in rows],
+    several = len({r.reward for r in rows}) > 1
+    fig = plot_model_comparison([short_model_name(r.spec) + (f" [{r.reward}]" if several else "")
+                                 for r in rows],
                                 [r.params for r in rows],
                                 {n: [r.metrics[n] for r in rows] for n in names},
                                 title=f"models vs {reference.name} ({len(reference)} frames)")
     png, svg = save_figure(fig, out, "models")
     table = ReportTable(
         f"Metrics vs {reference.name} (95% bootstrap CI)",
-        ["model", "parameters", "embed dim", *names, "seconds"],
-        [[r.spec, "-" if r.params is None else f"{r.params:,}", r.embed_dim,
+        ["model", "reward", "parameters", "embed dim", *names, "seconds"],
+        [[r.spec, r.reward, "-" if r.params is None else f"{r.params:,}", r.embed_dim,
           *_metric_cells(r.metrics, names), round(r.seconds, 2)] for r in rows],
     )
     warnings = [random_model_warning(r.spec) for r in rows if r.is_random]

@@ -14,7 +14,6 @@ Frames without a reference value (empty cells, unlabelled frames) are left out o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,15 +29,20 @@ from vlm_reward.evaluation.progress import progress_bar
 if TYPE_CHECKING:
     import torch
 
+    from vlm_reward.config import EnvConfig
     from vlm_reward.models.base import Embedder
-    from vlm_reward.reward import GoalBaselineReward
+    from vlm_reward.reward import FrameReward
 
 __all__ = [
     "REFERENCES",
     "Reference",
-    "build_reward",
+    "at_episode_ends",
+    "check_rollouts",
+    "dataset_env",
     "embed_dataset",
+    "episode_rewards",
     "evaluate_rewards",
+    "frame_rewards",
     "resolve_reference",
 ]
 
@@ -114,19 +118,76 @@ def embed_dataset(embedder: Embedder, ds: StateDataset, *, cache: bool = True,
                             progress=adv)
 
 
-def build_reward(
-    embedder: Embedder,
-    goal: str | Sequence[str],
-    baseline: str | Sequence[str] | None = None,
-    alpha: float = 0.0,
-) -> GoalBaselineReward:
-    """Goal-baseline reward from prompts; validates that ``alpha > 0`` comes with a baseline."""
-    from vlm_reward.reward import GoalBaselineReward
+def dataset_env(ds: StateDataset) -> EnvConfig:
+    """The env a dataset was collected from, at its frame size: what ``reward.goal_states``
+    are rendered in, so a goal state looks like the dataset's frames."""
+    from vlm_reward.config import EnvConfig
 
-    goals = [goal] if isinstance(goal, str) else list(goal)
-    if not goals:
-        raise ConfigError("goal: give at least one goal prompt (--goal)")
-    return GoalBaselineReward.from_prompts(embedder, goals, baseline or None, alpha)
+    return EnvConfig(id=ds.env_id, kwargs=dict(ds.meta.get("env_kwargs") or {}),
+                     render_size=(int(ds.frames.shape[1]), int(ds.frames.shape[2])))
+
+
+def frame_rewards(family: FrameReward, embeddings: torch.Tensor) -> np.ndarray:
+    """Rewards of a dataset's frames as independent states, float64 ``(N,)``.
+
+    Per-frame families score each frame; temporal ones (window, episode) score each frame as
+    a one-frame episode (:meth:`FrameReward.score`), the rule every ``eval`` command uses.
+    """
+    return family.score(embeddings).numpy().astype(np.float64)
+
+
+def check_rollouts(ds: StateDataset) -> None:
+    """Refuse a state sweep where episodes are needed: its frames are independent states."""
+    if "sweep" in ds.meta:
+        raise ConfigError(
+            f"--along-episodes: {ds.root} is a state sweep (independent states, not episodes); "
+            "collect rollouts with eval collect --policy, or drop --along-episodes"
+        )
+
+
+def episode_rewards(
+    embedder: Embedder, family: FrameReward, ds: StateDataset, embeddings: torch.Tensor | None
+) -> np.ndarray:
+    """Rewards of a rollout dataset's frames along its episodes, as training computes them.
+
+    Each episode (``episode`` column, frames in ``step`` order) is one step stream: a window
+    holds the episode's previous frames, an episode reward lands on its last frame (0
+    elsewhere). ``embeddings`` are the frames' image embeddings (ignored, and may be None, for
+    a family that embeds clips of frames with a video model). State sweeps are refused: their
+    frames are independent states, not episodes.
+    """
+    from vlm_reward.reward import RewardModel, Steps
+
+    check_rollouts(ds)
+    values = np.empty(len(ds), np.float64)
+    rm = RewardModel(embedder, family)
+    for episode in np.unique(ds.episode):
+        idx = np.flatnonzero(ds.episode == episode)
+        idx = idx[np.argsort(ds.step[idx], kind="stable")]
+        n = idx.size
+        steps = Steps(np.zeros(n, int), np.arange(n) == 0, np.arange(n) == n - 1)
+        if family.takes_frames:
+            values[idx] = rm.step_rewards(np.asarray(ds.frames[idx]), steps)
+        else:
+            values[idx] = rm.step_rewards_from_embeddings(embeddings[idx], steps)
+    return values
+
+
+def at_episode_ends(ds: StateDataset, ref: Reference) -> Reference:
+    """``ref`` restricted to the last frame of each episode: where an episode reward lands."""
+    last = {}
+    for i, (episode, step) in enumerate(zip(ds.episode, ds.step, strict=True)):
+        if episode not in last or step > ds.step[last[episode]]:
+            last[episode] = i
+    keep = np.isin(ref.index, np.fromiter(last.values(), int))
+    out = Reference(f"{ref.name} at episode ends", ref.index[keep], ref.values[keep],
+                    ref.binary)
+    if len(out) < 2:
+        raise DatasetError(
+            f"reference: dataset {ds.root} has {len(out)} episode end(s) with a {ref.name} "
+            "value; an episode reward needs at least 2 episodes"
+        )
+    return out
 
 
 def evaluate_rewards(

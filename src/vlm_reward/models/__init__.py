@@ -8,6 +8,7 @@ Model specs (``vlm-reward models`` prints this table and every known architectur
     ``local-dir:PATH`` or ``PATH``    a folder with ``open_clip_config.json`` + weights
     ``hf-hub:org/repo``               an open_clip model on the Hugging Face Hub
     ``hf:PATH`` or ``PATH``           a transformers CLIPModel / SiglipModel folder (extra ``hf``)
+    ``xclip:PATH`` or ``xclip:org/repo``  a transformers XCLIPModel: a video-language model
     ``NAME`` or ``NAME:ARGUMENT``     a backend added with :func:`register_backend`
 """
 

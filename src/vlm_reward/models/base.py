@@ -43,6 +43,9 @@ class Embedder(abc.ABC):
         embed_dim: size of the joint embedding space.
         batch_size: frames per forward pass; larger batches are split, smaller ones run as is.
         is_random: True for randomly initialised weights (rewards mean nothing).
+        is_video: True for video-language models, which also embed clips
+            (:meth:`encode_clips`); the temporal reward families then score a clip's video
+            embedding instead of the mean of its frame embeddings.
         weights_fingerprint: ``[path, size, mtime_ns, ctime_ns]`` of the weight files as they
             were when the model was loaded (see :func:`.weights.files_fingerprint`).
 
@@ -52,6 +55,9 @@ class Embedder(abc.ABC):
         ...     model.encode_images(np.zeros((2, 48, 72, 3), np.uint8)).shape
         torch.Size([2, 64])
     """
+
+    #: video-language model: :meth:`encode_clips` embeds clips (see the class docstring)
+    is_video: bool = False
 
     def __init__(
         self,
@@ -160,6 +166,14 @@ class Embedder(abc.ABC):
             emb = F.normalize(self._encode_text_batch(missing).float(), dim=-1).cpu()
             self._text_cache.update(zip(missing, emb, strict=True))
         return torch.stack([self._text_cache[t] for t in texts])
+
+    def encode_clips(self, clips: Any) -> torch.Tensor:
+        """Embed clips of uint8 frames (``(N, T, H, W, 3)``, or a list of ``(T_i, H, W, 3)``)
+        into ``(N, D)`` unit video embeddings; video models only (``is_video``)."""
+        raise ConfigError(
+            f"model {self.name!r} is an image model: it embeds frames (encode_images), not "
+            "clips; use a video model such as xclip:FOLDER, or pool frame embeddings"
+        )
 
     def warn_if_random(self) -> None:
         """Warn loudly that rewards from random weights carry no meaning."""

@@ -1,5 +1,7 @@
 """transformers backend (extra ``hf``): CLIPModel and SiglipModel folders saved with
-``save_pretrained`` (config.json + weights + tokenizer + preprocessor_config.json).
+``save_pretrained`` (config.json + weights + tokenizer + preprocessor_config.json). The
+video-language XCLIPModel loads through the same code (:func:`load_hf_model`), behind
+:mod:`vlm_reward.models.xclip_backend`.
 
 Images go through the same batched :class:`~vlm_reward.preprocess.ImagePreprocess` as open_clip
 models, configured from the folder's ``preprocessor_config.json`` (size, crop, resample,
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,12 @@ from vlm_reward.models.open_clip_backend import LoadOptions
 from vlm_reward.models.specs import ModelSpec
 from vlm_reward.preprocess import ImagePreprocess
 
-__all__ = ["SUPPORTED_MODEL_TYPES", "TransformersEmbedder", "load_transformers",
-           "preprocess_from_hf_config"]
+__all__ = ["SUPPORTED_MODEL_TYPES", "HFModel", "TransformersEmbedder", "load_hf_model",
+           "load_transformers", "preprocess_from_hf_config"]
 
 SUPPORTED_MODEL_TYPES = ("clip", "siglip")
+#: transformers model class of each model_type this package loads
+_MODEL_CLASSES = {"clip": "CLIPModel", "siglip": "SiglipModel", "xclip": "XCLIPModel"}
 _RESAMPLE = {0: "nearest", 2: "bilinear", 3: "bicubic"}  # PIL resample codes
 _DEFAULT_NORM = {
     "clip": ((0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)),
@@ -137,30 +142,61 @@ def preprocess_from_hf_config(cfg: dict[str, Any], model_type: str, image_size: 
                            interpolation=interpolation, resize_mode=mode)
 
 
+@dataclass
+class HFModel:
+    """What :func:`load_hf_model` read from a transformers folder, on the target device."""
+
+    model: Any
+    tokenizer: Any
+    preprocess: ImagePreprocess
+    model_type: str
+    context_length: int
+    folder: Path
+
+
 def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedder:
     """Load a CLIPModel / SiglipModel folder (``hf:PATH`` or a folder with config.json)."""
+    hf = load_hf_model(spec, opts, SUPPORTED_MODEL_TYPES)
+    return TransformersEmbedder(
+        hf.model, hf.tokenizer, hf.preprocess, model_type=hf.model_type,
+        context_length=hf.context_length, name=spec.text, device=opts.device, dtype=opts.dtype,
+        batch_size=opts.batch_size,
+        weight_files=[hf.folder],  # config, weights (shards too), tokenizer, preprocessor config
+    )
+
+
+def load_hf_model(spec: ModelSpec, opts: LoadOptions, model_types: Sequence[str]) -> HFModel:
+    """Model, tokenizer and preprocessing of a transformers folder or cached Hub repo whose
+    ``model_type`` is one of ``model_types``; strict about weights, never a download offline."""
     try:
         import transformers
     except ImportError:
         raise DependencyNotInstalled(
             "transformers", "hf", f"model {spec.text!r} (a transformers folder)"
         ) from None
-    folder = spec.path if spec.kind == "hf_dir" else _hub_folder(spec, opts)
+    folder = spec.path if spec.kind in ("hf_dir", "xclip_dir") else _hub_folder(spec, opts)
     if folder is None:
         raise ModelNotFoundError(f"model {spec.text!r}: the transformers backend needs a folder")
     cfg = _read_json(folder / "config.json", spec)
     model_type = str(cfg.get("model_type", ""))
-    if model_type not in SUPPORTED_MODEL_TYPES:
+    if model_type not in model_types:
+        where = spec.path or spec.repo
+        hint = ""
+        if model_type == "xclip":
+            hint = f"; it is an X-CLIP video model: load it as xclip:{where}"
+        elif model_type in SUPPORTED_MODEL_TYPES:
+            hint = f"; it is a {model_type} image model: load it as hf:{where}"
+        names = ", ".join(_MODEL_CLASSES[t] for t in model_types)
         raise ModelNotFoundError(
-            f"model {spec.text!r}: transformers model_type {model_type!r} is not supported; "
-            f"supported: {', '.join(SUPPORTED_MODEL_TYPES)} (CLIPModel, SiglipModel)"
+            f"model {spec.text!r}: transformers model_type {model_type!r} is not supported "
+            f"here; expected {', '.join(model_types)} ({names}){hint}"
         )
     if not any((folder / name).is_file() for name in _WEIGHT_FILES):
         raise CheckpointError(
             f"model {spec.text!r}: no weights in {folder}; expected model.safetensors or "
             "pytorch_model.bin (save the model with save_pretrained)"
         )
-    cls = transformers.CLIPModel if model_type == "clip" else transformers.SiglipModel
+    cls = getattr(transformers, _MODEL_CLASSES[model_type])
     try:
         model, info = cls.from_pretrained(  # type: ignore[misc]
             str(folder), local_files_only=True, output_loading_info=True
@@ -207,11 +243,7 @@ def load_transformers(spec: ModelSpec, opts: LoadOptions) -> TransformersEmbedde
     preprocess = preprocess_from_hf_config(pp_cfg, model_type, image_size, str(pp_path))
     context_length = int(model.config.text_config.max_position_embeddings)
     model = model.to(device=opts.device, dtype=opts.dtype).eval()
-    return TransformersEmbedder(
-        model, tokenizer, preprocess, model_type=model_type, context_length=context_length,
-        name=spec.text, device=opts.device, dtype=opts.dtype, batch_size=opts.batch_size,
-        weight_files=[folder],  # config, weights (shards too), tokenizer, preprocessor config
-    )
+    return HFModel(model, tokenizer, preprocess, model_type, context_length, folder)
 
 
 def _hub_folder(spec: ModelSpec, opts: LoadOptions) -> Path:

@@ -39,8 +39,15 @@ def _transformers(spec: ModelSpec, opts: LoadOptions) -> Embedder:
     return load_transformers(spec, opts)
 
 
+def _xclip(spec: ModelSpec, opts: LoadOptions) -> Embedder:
+    from vlm_reward.models.xclip_backend import load_xclip
+
+    return load_xclip(spec, opts)
+
+
 _BUILTIN: dict[str, Resolver] = {
-    kind: _transformers if kind.startswith("hf_") else _open_clip for kind in BUILTIN_KINDS
+    kind: _transformers if kind.startswith("hf_") else _xclip if kind.startswith("xclip_")
+    else _open_clip for kind in BUILTIN_KINDS
 }
 
 
@@ -58,8 +65,8 @@ def load_model(
 
     Args:
         spec: model spec, e.g. ``demo``, ``ViT-B-32/openai``, ``ViT-B-32:/ckpt.safetensors``,
-            ``local-dir:/folder``, ``hf-hub:org/repo``, ``hf:/folder``, ``ViT-B-32/random``
-            (see ``vlm-reward models``).
+            ``local-dir:/folder``, ``hf-hub:org/repo``, ``hf:/folder``, ``xclip:/folder``
+            (a video-language model), ``ViT-B-32/random`` (see ``vlm-reward models``).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto``, ``fp32``, ``bf16`` or ``fp16``.
         batch_size: frames per forward pass; ``None`` picks it from the device and core count

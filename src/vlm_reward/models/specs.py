@@ -11,6 +11,8 @@ a spec, and list close matches for a typo, without loading anything. Spec syntax
     hf-hub:org/repo                   open_clip model on the Hugging Face Hub
     hf:/path/folder                   transformers CLIPModel / SiglipModel folder (extra ``hf``)
     hf:org/repo                       the same from the Hugging Face Hub (cached or downloaded)
+    xclip:/path/folder                transformers XCLIPModel folder: a video-language model
+    xclip:org/repo                    the same from the Hugging Face Hub (cached or downloaded)
     /path/folder                      a folder: open_clip if it has open_clip_config.json,
                                       transformers if it has config.json
     NAME or NAME:ARGUMENT             a backend added with :func:`register_backend`
@@ -54,10 +56,10 @@ CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _BACKEND_NAME = re.compile(r"[A-Za-z][\w.-]*")
 #: spec prefixes of the built-in forms (``demo`` is a whole spec)
-_BUILTIN_PREFIXES = ("demo", "local-dir", "hf-hub", "hf")
+_BUILTIN_PREFIXES = ("demo", "local-dir", "hf-hub", "hf", "xclip")
 #: resolver keys of the built-in forms (:attr:`ModelSpec.kind`)
 BUILTIN_KINDS = ("open_clip_tag", "open_clip_random", "open_clip_file", "open_clip_dir",
-                 "open_clip_hub", "hf_dir", "hf_hub_dir")
+                 "open_clip_hub", "hf_dir", "hf_hub_dir", "xclip_dir", "xclip_hub_dir")
 
 SPEC_SYNTAX: tuple[tuple[str, str, str], ...] = (
     ("demo", "demo", "the bundled offline demo model (no download)"),
@@ -68,6 +70,9 @@ SPEC_SYNTAX: tuple[tuple[str, str, str], ...] = (
     ("open_clip", "hf-hub:ORG/REPO", "open_clip model on the Hugging Face Hub (cached)"),
     ("transformers", "hf:FOLDER", "transformers CLIPModel or SiglipModel folder (extra 'hf')"),
     ("transformers", "hf:ORG/REPO", "transformers CLIP/SigLIP repo on the Hub (cached)"),
+    ("x-clip", "xclip:FOLDER", "transformers XCLIPModel folder: video clips (extra 'hf')"),
+    ("x-clip", "xclip:ORG/REPO", "X-CLIP repo on the Hub (cached), e.g. "
+     "xclip:microsoft/xclip-base-patch32"),
     ("auto", "FOLDER", "a folder: open_clip_config.json -> open_clip, config.json -> hf"),
     ("registered", "NAME[:ARGUMENT]", "a backend added with register_backend(NAME, resolver)"),
 )
@@ -81,7 +86,8 @@ class ModelSpec:
         text: the spec as the user wrote it (used as the embedder's name).
         kind: resolver key: one of :data:`BUILTIN_KINDS` (``open_clip_tag``,
             ``open_clip_random``, ``open_clip_file``, ``open_clip_dir``, ``open_clip_hub``,
-            ``hf_dir``, ``hf_hub_dir``) or the name of a registered backend.
+            ``hf_dir``, ``hf_hub_dir``, ``xclip_dir``, ``xclip_hub_dir``) or the name of a
+            registered backend.
         arch: open_clip architecture name, when the spec names one.
         tag: pretrained tag for ``open_clip_tag``.
         path: file or folder for the local kinds.
@@ -210,13 +216,14 @@ def parse_spec(spec: str) -> ModelSpec:
                 "'hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K'"
             )
         return ModelSpec(text=text, kind="open_clip_hub", repo=repo)
-    if text.startswith("hf:"):
-        rest = text.removeprefix("hf:")
-        path = Path(rest).expanduser()
-        if not path.exists() and _REPO_ID.fullmatch(rest):
-            return ModelSpec(text=text, kind="hf_hub_dir", repo=rest)
-        _require_folder(path, text, "config.json")
-        return ModelSpec(text=text, kind="hf_dir", path=path)
+    for prefix in ("hf", "xclip"):
+        if text.startswith(f"{prefix}:"):
+            rest = text.removeprefix(f"{prefix}:")
+            path = Path(rest).expanduser()
+            if not path.exists() and _REPO_ID.fullmatch(rest):
+                return ModelSpec(text=text, kind=f"{prefix}_hub_dir", repo=rest)
+            _require_folder(path, text, "config.json")
+            return ModelSpec(text=text, kind=f"{prefix}_dir", path=path)
 
     path = Path(text).expanduser()
     if path.is_dir():

@@ -28,6 +28,10 @@ class FrameReward(ABC):
 
     #: True when a frame's reward depends on earlier frames of its episode.
     temporal: bool = False
+    #: True when :meth:`stream` takes the uint8 frames ``(T, H, W, 3)`` themselves rather
+    #: than their embeddings: temporal families whose clips a video model embeds.
+    #: :meth:`score` always takes embeddings.
+    takes_frames: bool = False
 
     @abstractmethod
     def score(self, states: torch.Tensor) -> torch.Tensor:

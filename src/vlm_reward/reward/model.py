@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from vlm_reward.errors import ConfigError
+from vlm_reward.preprocess import as_frame_batch
 from vlm_reward.reward.goal_baseline import GoalBaselineReward
 from vlm_reward.reward.interface import FrameReward
 from vlm_reward.reward.shaping import RewardMix
@@ -86,12 +87,25 @@ class RewardModel:
         return self.rewards_from_embeddings(self.embed(frames))
 
     def step_rewards(self, frames: Any, steps: Steps) -> np.ndarray:
-        """Training rewards ``(N,)`` for frames of env steps, in one embedding batch."""
-        return self.step_rewards_from_embeddings(self.embed(frames), steps)
+        """Training rewards ``(N,)`` for frames of env steps, in one embedding batch (a family
+        whose clips a video model embeds gets the frames themselves)."""
+        if self.reward.takes_frames:
+            return self._step_rewards(as_frame_batch(frames), steps)
+        return self._step_rewards(self.embed(frames), steps)
 
     def step_rewards_from_embeddings(self, embeddings: torch.Tensor, steps: Steps) -> np.ndarray:
+        """:meth:`step_rewards` for precomputed image embeddings (image-model families)."""
+        if self.reward.takes_frames:
+            raise ConfigError(
+                "step_rewards_from_embeddings: this reward embeds clips of frames with a video "
+                "model, so it needs the frames; call step_rewards(frames, steps)"
+            )
+        return self._step_rewards(embeddings, steps)
+
+    def _step_rewards(self, inputs: torch.Tensor, steps: Steps) -> np.ndarray:
+        """Per-stream rewards of ``inputs`` (embeddings, or frames for ``takes_frames``)."""
         streams = np.asarray(steps.streams)
-        n = embeddings.shape[0]
+        n = inputs.shape[0]
         if any(len(a) != n for a in (streams, steps.starts, steps.ends)):
             raise ConfigError(f"steps: expected {n} entries per field, one per frame")
         if self.mix.needs_env_reward and steps.env_rewards is None:
@@ -106,7 +120,7 @@ class RewardModel:
             starts = np.asarray(steps.starts, bool)[idx]
             ends = np.asarray(steps.ends, bool)[idx]
             scores, family_state = self.reward.stream(
-                embeddings[idx], torch.from_numpy(starts), torch.from_numpy(ends), family_state
+                inputs[idx], torch.from_numpy(starts), torch.from_numpy(ends), family_state
             )
             terminals = (np.zeros(len(idx), bool) if steps.terminals is None
                          else np.asarray(steps.terminals, bool)[idx])
