@@ -10,8 +10,8 @@ thread: the reward family's per-episode state and the mix run afterwards, in ste
 rewards are identical with and without it.
 
 On a GPU the overlap is nearly free (the GPU computes while the CPU steps envs). On a CPU it
-trades cores between the two; ``benchmarks.training_throughput --embed-ahead on,off`` measures
-which is faster on a given machine.
+trades cores between the two; ``benchmarks.training_throughput --modes
+ours/batched,ours/batched+ahead`` measures which is faster on a given machine.
 """
 
 from __future__ import annotations
