@@ -61,6 +61,22 @@ def test_ensemble_shapes_members_differ_and_seed_is_reproducible(shape: tuple[in
     assert not torch.equal(RewardEnsemble(shape, members=4, hidden=16, seed=4)(x), out)
 
 
+@pytest.mark.parametrize("shape", [(16, 16, 3), (5,)])
+def test_forward_each_gives_each_member_its_own_inputs(shape: tuple[int, ...]) -> None:
+    net = RewardEnsemble(shape, members=3, hidden=8, seed=0)
+    if len(shape) == 3:
+        x = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (3, 4, *shape),
+                                                                dtype=np.uint8))
+    else:
+        x = torch.randn(3, 4, *shape)
+    each = net.forward_each(x)
+    assert each.shape == (3, 4)
+    for m in range(3):
+        assert torch.allclose(each[m], net(x[m])[m], atol=1e-6)
+    with pytest.raises(ConfigError, match="forward_each"):
+        net.forward_each(x[0])
+
+
 def test_ensemble_members_are_independent_networks() -> None:
     """Changing member 0's weights changes only member 0's output."""
     net = RewardEnsemble((16, 16, 3), members=3, hidden=8, seed=0)

@@ -174,11 +174,36 @@ class RewardEnsemble(nn.Module):
     def forward(self, x: Any) -> torch.Tensor:
         """Rewards of every member for every input, ``(members, N)`` float32."""
         if self.kind == "frames":
-            z = self._as_float(x)
-            z = (z - self.input_mean.view(1, 3, 1, 1)) / self.input_std.view(1, 3, 1, 1)
+            z = self._standardised(x)
             return torch.stack([cnn(z).squeeze(-1) for cnn in self.cnns])
-        z = (self._as_float(x) - self.input_mean) / self.input_std
-        z = torch.relu(torch.einsum("nd,mdh->mnh", z, self.w0) + self.b0)
+        z = torch.relu(torch.einsum("nd,mdh->mnh", self._standardised(x), self.w0) + self.b0)
+        return self._mlp_head(z)
+
+    def forward_each(self, x: Any) -> torch.Tensor:
+        """Member ``m``'s rewards for its own inputs ``x[m]``: ``(members, N, ...)`` in,
+        ``(members, N)`` out. For training members on different batches (a bootstrap), at
+        the cost of one forward pass of the ensemble."""
+        x = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+        if x.ndim != len(self.input_shape) + 2 or x.shape[0] != self.members:
+            raise ConfigError(
+                f"RewardEnsemble.forward_each: expected inputs of shape ({self.members}, N, "
+                f"{', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}"
+            )
+        m, n = x.shape[:2]
+        z = self._standardised(x.reshape(m * n, *x.shape[2:]))
+        if self.kind == "frames":
+            z = z.reshape(m, n, *z.shape[1:])
+            return torch.stack([cnn(z[i]).squeeze(-1) for i, cnn in enumerate(self.cnns)])
+        z = torch.relu(torch.bmm(z.reshape(m, n, -1), self.w0) + self.b0)
+        return self._mlp_head(z)
+
+    def _standardised(self, x: Any) -> torch.Tensor:
+        z = self._as_float(x)
+        if self.kind == "frames":
+            return (z - self.input_mean.view(1, 3, 1, 1)) / self.input_std.view(1, 3, 1, 1)
+        return (z - self.input_mean) / self.input_std
+
+    def _mlp_head(self, z: torch.Tensor) -> torch.Tensor:
         z = torch.relu(torch.bmm(z, self.w1) + self.b1)
         return (torch.bmm(z, self.w2) + self.b2).squeeze(-1)
 
