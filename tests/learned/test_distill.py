@@ -117,8 +117,8 @@ def run_stream(student: DistillReward, rng: np.random.Generator, batches: int,
 
 
 def fast_cfg(**kw) -> LearnedConfig:
-    return cfg(**{"frame_size": 16, "hidden": 32, "ensemble": 3, "warmup_steps": 256,
-                  "update_every": 256, "gradient_steps": 60, "batch_size": 64,
+    return cfg(**{"frame_size": 12, "hidden": 32, "ensemble": 3, "warmup_steps": 256,
+                  "update_every": 256, "gradient_steps": 40, "batch_size": 64,
                   "learning_rate": 3e-3, "query_fraction": 0.1, "holdout_fraction": 0.2, **kw})
 
 
@@ -126,10 +126,10 @@ def test_student_learns_the_vlm_signal_with_a_fraction_of_the_labels() -> None:
     vlm = BarVLM()
     student = DistillReward(fast_cfg(), vlm, seed=0)  # type: ignore[arg-type]
     rng = np.random.default_rng(0)
-    run_stream(student, rng, batches=14)
+    run_stream(student, rng, batches=10)
     m = student.metrics()
     assert m["vlm_queries"] == vlm.frames
-    assert m["vlm_queries_per_step"] < 0.3  # 256 warm-up + 10 % of the rest
+    assert m["vlm_queries"] == 256 + 102  # the warm-up, then 10 % of the other 1024 steps
     assert m["learned_pearson"] > 0.9 and m["learned_epic"] < 0.25
     fresh = bar_frames(300, np.random.default_rng(99))
     agreement = np.corrcoef(student.score_frames(fresh), BarVLM().rewards(fresh))[0, 1]

@@ -26,16 +26,6 @@ STUDENT = {"kind": "distill", "frame_size": 16, "hidden": 16, "ensemble": 2,
            "query_fraction": 0.2}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_replay_buffer_rewards_follow_the_student_after_each_update_and_wrap() -> None:
     """After every flush, each stored reward is the VLM label (queried steps) or the current
     student's prediction from the stored input: updates rewrite the whole wrapped buffer."""
@@ -207,3 +197,48 @@ def test_bad_learned_configs_are_refused(reward: dict[str, Any], top: dict[str, 
             "algorithm": {"name": "PPO"}, "total_steps": 100, **top}
     with pytest.raises(ConfigError, match=message):
         validate_run_config(data)
+
+
+def test_eval_metrics_scores_a_dataset_with_a_run_folder(ppo_run, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    import json
+
+    from vlm_reward.cli import main
+    from vlm_reward.evaluation.dataset import DatasetWriter, load_dataset
+
+    frames = bar_frames(12, np.random.default_rng(1))
+    with DatasetWriter(tmp_path / "ds", env_id="bars", state_names=["x"]) as writer:
+        for i, frame in enumerate(frames):
+            writer.add(frame, episode=0, step=i, state=[float(i)], env_reward=float(i % 5))
+    with pytest.raises(SystemExit) as done:
+        main(["eval", "metrics", str(tmp_path / "ds"), "--reward", str(ppo_run[0]),
+              "--n-boot", "0", "--json"])
+    assert done.value.code in (0, None)
+    data = json.loads(capsys.readouterr().out)
+    from vlm_reward.evaluation.metrics import pearson
+
+    student = load_learned_reward(ppo_run[0])
+    ds = load_dataset(tmp_path / "ds")
+    expected = pearson(student.score_frames(np.asarray(ds.frames)), ds.env_reward)
+    assert data["reward"] == str(ppo_run[0])
+    assert data["metrics"]["pearson"]["value"] == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_ray_backend_labels_through_the_actors(tmp_path: Path) -> None:
+    """The VLM labels go through the reward model's embedder, here Ray actors."""
+    pytest.importorskip("ray")
+    from vlm_reward.distributed import shutdown_ray
+    from vlm_reward.training import train
+
+    cfg = _cfg("PPO", {"n_steps": 32, "batch_size": 64, "n_epochs": 1}, total_steps=128,
+               logging={"eval_every": 0, "video_every": 0, "checkpoint_every": 0,
+                        "eval_episodes": 1, "progress_bar": False})
+    data = cfg.model_dump(mode="json")
+    data["reward"] |= {"backend": "ray", "num_workers": 1, "num_cpus_per_worker": 1.0}
+    try:
+        results = train(validate_run_config(data), tmp_path / "run")
+    finally:
+        shutdown_ray()
+    assert results["learned"]["vlm_queries"] >= 64 and results["num_timesteps"] == 128

@@ -40,11 +40,5 @@ def make_cfg(tiny_clip_dir: Path):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Two shared cores: tiny nets run far faster on one thread than on two contending ones."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_torch_thread(one_torch_thread):
+    """Every training test on one torch thread (see the fixture)."""

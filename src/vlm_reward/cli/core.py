@@ -313,8 +313,13 @@ def score(
         }, indent=2))
         return
     what = cfg.goal if isinstance(cfg.goal, str) else (cfg.goal or ["goal images"])[0]
-    table = Table(title=escape(f"{cfg.kind} reward for {what!r} — model {cfg.model}, "
-                               f"alpha {cfg.alpha}"), title_justify="left")
+    _print_rewards(f"{cfg.kind} reward for {what!r} — model {cfg.model}, alpha {cfg.alpha}",
+                   rows)
+
+
+def _print_rewards(title: str, rows: list[dict[str, Any]]) -> None:
+    """The reward of each frame of each file, as a table."""
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("file")
     table.add_column("frame", justify="right")
     table.add_column("reward", justify="right")
@@ -341,11 +346,4 @@ def _score_learned(learned: Any, source: Path, inputs: list[tuple[Path, list[Any
         print(json.dumps({"learned": str(source), "kind": learned.kind,
                           "metrics": learned.metrics(), "results": rows}, indent=2))
         return
-    table = Table(title=escape(f"learned ({learned.kind}) reward of {source}"),
-                  title_justify="left")
-    table.add_column("file")
-    table.add_column("frame", justify="right")
-    table.add_column("reward", justify="right")
-    for row in rows:
-        table.add_row(escape(row["file"]), str(row["frame"]), f"{row['reward']:.4f}")
-    console.print(table)
+    _print_rewards(f"learned ({learned.kind}) reward of {source}", rows)

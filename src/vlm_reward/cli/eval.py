@@ -533,7 +533,7 @@ def metrics_cmd(
     elif (learned := learned_reward(reward_file, goal, baseline)) is not None:
         if model is not None:
             raise ConfigError("--reward names a learned reward, which needs no --model; drop it")
-        values = np.concatenate([learned.score_frames(ds.frames[i:i + batch_size])
+        values = np.concatenate([learned.score_frames(np.array(ds.frames[i:i + batch_size]))
                                  for i in range(0, len(ds), batch_size)])
         source = str(reward_file)
         random_model = False

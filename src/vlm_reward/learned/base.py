@@ -17,7 +17,9 @@ the VLM).
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -84,10 +86,10 @@ class LearnedReward(ABC):
 
         The result for the very arrays of the previous call is reused (training asks for the
         inputs of the batch :meth:`rewards` has just resized; the arrays are not changed
-        between the two calls).
+        between the two calls). Only weak references to them are kept.
         """
         memo = self.__dict__.get("_inputs_memo")
-        if memo is not None and memo[0] is frames and memo[1] is observations:
+        if memo is not None and memo[0]() is frames and memo[1]() is observations:
             return memo[2]
         if self.cfg.inputs == "frames":
             if frames is None:
@@ -103,7 +105,10 @@ class LearnedReward(ABC):
                 )
             obs = np.asarray(observations, np.float32)
             out = obs.reshape(obs.shape[0], -1)
-        self._inputs_memo = (frames, observations, out)
+        try:
+            self._inputs_memo = (_weak(frames), _weak(observations), out)
+        except TypeError:  # not weakly referable (a list of frames): no reuse
+            self._inputs_memo = None
         return out
 
     def score_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -180,3 +185,12 @@ class LearnedReward(ABC):
         with atomic_path(path) as tmp:
             torch.save(payload, tmp)
         return path
+
+
+def _none() -> None:
+    return None
+
+
+def _weak(x: Any) -> Callable[[], Any]:
+    """A weak reference to ``x`` (None stays None)."""
+    return _none if x is None else weakref.ref(x)

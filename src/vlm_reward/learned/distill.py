@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ def plan_queries(n: int, seen: int, trained: bool, cfg: LearnedConfig, credit: f
     """
     warm = n if not trained else min(n, max(0, cfg.warmup_steps - seen))
     credit += cfg.query_fraction * (n - warm)
-    rule = min(n - warm, int(math.floor(credit + 1e-9)))
+    rule = min(n - warm, math.floor(credit + 1e-9))
     credit -= rule
     if cfg.query_budget is not None:
         left = max(0, cfg.query_budget - spent)
@@ -93,7 +94,7 @@ def choose_queries(spread: np.ndarray, count: int, uniform_share: float, strateg
     mask = np.zeros(n, bool)
     if count == 0:
         return mask
-    n_uniform = count if strategy == "uniform" else int(round(uniform_share * count))
+    n_uniform = count if strategy == "uniform" else round(uniform_share * count)
     if n_uniform:
         mask[rng.choice(n, size=n_uniform, replace=False)] = True
     rest = count - n_uniform
@@ -296,11 +297,9 @@ class DistillReward(LearnedReward):
         if len(self.holdout) < 2:
             return
         predicted = self.predict(self.holdout.inputs)
-        try:
+        with contextlib.suppress(MetricError):  # constant labels or predictions: undefined
             self.agreement = {"learned_pearson": pearson(predicted, self.holdout.labels),
                               "learned_epic": epic_distance(predicted, self.holdout.labels)}
-        except MetricError:  # constant labels or predictions: agreement undefined for now
-            pass
 
     # reporting and state ---------------------------------------------------------------------
     def metrics(self) -> dict[str, float]:
