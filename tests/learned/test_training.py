@@ -220,7 +220,7 @@ def test_eval_metrics_scores_a_dataset_with_a_run_folder(ppo_run, tmp_path: Path
 
     student = load_learned_reward(ppo_run[0])
     ds = load_dataset(tmp_path / "ds")
-    expected = pearson(student.score_frames(np.asarray(ds.frames)), ds.env_reward)
+    expected = pearson(student.score_frames(np.array(ds.frames)), ds.env_reward)
     assert data["reward"] == str(ppo_run[0])
     assert data["metrics"]["pearson"]["value"] == pytest.approx(expected, abs=1e-6)
 
@@ -242,3 +242,15 @@ def test_ray_backend_labels_through_the_actors(tmp_path: Path) -> None:
     finally:
         shutdown_ray()
     assert results["learned"]["vlm_queries"] >= 64 and results["num_timesteps"] == 128
+
+
+def test_observation_inputs_on_a_discrete_observation_env_fail_before_the_run(
+        tmp_path: Path) -> None:
+    from vlm_reward.training import train
+
+    data = _cfg("PPO", {"n_steps": 32, "batch_size": 64, "n_epochs": 1},
+                learned={**STUDENT, "inputs": "observation"}).model_dump(mode="json")
+    data["env"] = {"id": "FrozenLake-v1"}
+    with pytest.raises(ConfigError, match="needs a Box"):
+        train(validate_run_config(data), tmp_path / "run")
+    assert not RunDir(tmp_path / "run").holds_run()

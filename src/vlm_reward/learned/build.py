@@ -28,6 +28,7 @@ __all__ = [
     "learned_class",
     "learned_reward_file",
     "load_learned_reward",
+    "observation_shape",
     "read_learned_file",
 ]
 
@@ -51,8 +52,10 @@ def learned_class(kind: str) -> type[LearnedReward]:
     return cls
 
 
-def _observation_shape(cfg: LearnedConfig,
-                       observation_space: spaces.Space | None) -> tuple[int, ...] | None:
+def observation_shape(cfg: LearnedConfig,
+                      observation_space: spaces.Space | None) -> tuple[int, ...] | None:
+    """The observation shape an ``inputs: observation`` model sees (None for frames);
+    ConfigError unless the env's observation space is a Box."""
     if cfg.inputs != "observation":
         return None
     from gymnasium import spaces
@@ -80,7 +83,7 @@ def build_learned_reward(cfg: RewardConfig, vlm: RewardModel | None, seed: int,
     learned = cfg.learned
     if learned is None:
         raise ConfigError("reward.learned is not set: there is no learned reward to build")
-    shape = _observation_shape(learned, observation_space)
+    shape = observation_shape(learned, observation_space)
     cls = learned_class(learned.kind)
     return cls(learned, vlm, learned.seed if learned.seed is not None else seed,
                observation_shape=shape)
