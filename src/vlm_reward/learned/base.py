@@ -29,6 +29,7 @@ from vlm_reward.errors import ConfigError
 if TYPE_CHECKING:
     from vlm_reward.config import LearnedConfig
     from vlm_reward.reward import RewardModel
+    from vlm_reward.reward.model import Steps
 
 __all__ = ["FILE_FORMAT", "LearnedReward"]
 
@@ -96,9 +97,12 @@ class LearnedReward(ABC):
 
     @abstractmethod
     def rewards(self, frames: np.ndarray, observations: np.ndarray | None,
-                env_steps: int) -> np.ndarray:
+                env_steps: int, steps: Steps | None = None) -> np.ndarray:
         """Training rewards ``(N,)`` float32 for new steps, asking the VLM about those the
-        query rule picks; ``env_steps`` is the run's step count after these steps."""
+        query rule picks; ``env_steps`` is the run's step count after these steps.
+        ``steps`` says which env stream each step belongs to and where episodes start (the
+        steps of one stream in time order), for kinds that look at runs of consecutive steps
+        (preference clips); None: all the steps of all calls are one stream."""
 
     def queried(self) -> np.ndarray | None:
         """``(N,)`` bool: which steps of the last :meth:`rewards` call the VLM labelled.

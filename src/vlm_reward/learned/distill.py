@@ -35,6 +35,7 @@ from vlm_reward.learned.networks import RewardEnsemble
 
 if TYPE_CHECKING:
     from vlm_reward.config import LearnedConfig
+    from vlm_reward.reward.model import Steps
     from vlm_reward.reward import RewardModel
 
 __all__ = ["DistillReward", "LabelStore", "QueryPlan", "choose_queries", "plan_queries"]
@@ -213,7 +214,7 @@ class DistillReward(LearnedReward):
         return (mean * self.target_std + self.target_mean).astype(np.float32)
 
     def rewards(self, frames: np.ndarray, observations: np.ndarray | None,
-                env_steps: int) -> np.ndarray:
+                env_steps: int, steps: Steps | None = None) -> np.ndarray:
         inputs = self.inputs(frames, observations)
         n = len(inputs)
         plan = plan_queries(n, self.seen, self.updates > 0, self.cfg, self.credit, self.queries)

@@ -174,7 +174,9 @@ class Relabelling:
         stacked, _, _ = frames.take()  # step-major; every env gives a frame (_check_frames)
         obs = None if observations is None else observations.reshape(t * n_envs, -1)
         steps = int(self._model.num_timesteps) if self._model is not None else 0
-        rewards = learned.rewards(stacked, obs, steps).reshape(t, n_envs)
+        streams = Steps(np.tile(np.arange(n_envs), t), np.asarray(flags.starts).reshape(-1),
+                        np.asarray(flags.ends).reshape(-1))  # step-major, as stacked
+        rewards = learned.rewards(stacked, obs, steps, steps=streams).reshape(t, n_envs)
         queried = learned.queried()
         inputs = learned.inputs(stacked, obs)
         mask = np.zeros(t * n_envs, bool) if queried is None else np.asarray(queried, bool)
