@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import check_frame_size, options, reward_config
+from vlm_reward.cli.options import check_frame_size, learned_reward, options, reward_config
 from vlm_reward.errors import ConfigError
 from vlm_reward.paths import check_output_path
 from vlm_reward.reward.rules import check_alpha
@@ -501,7 +501,8 @@ def metrics_cmd(
                                         "value per line) instead of a model."),
     reward_file: Path | None = typer.Option(
         None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead "
-        "of --goal/--baseline/--alpha; frames are scored one by one."),
+        "of --goal/--baseline/--alpha; frames are scored one by one. Or a learned reward (a run "
+        "folder trained with reward.learned, or its learned_reward.pt; no --model)."),
     reference: str = _REFERENCE,
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Also write a plot and report.html into this folder."),
@@ -513,6 +514,8 @@ def metrics_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """EPIC, Pearson, Spearman and ROC AUC (with bootstrap CIs) of one reward vs a reference."""
+    import numpy as np
+
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import embed_dataset, evaluate_rewards, resolve_reference
     from vlm_reward.factory import build_frame_reward
@@ -526,6 +529,13 @@ def metrics_cmd(
             raise ConfigError("--rewards and --model are exclusive; give one")
         values = _load_rewards(rewards, len(ds))
         source = str(rewards)
+        random_model = False
+    elif (learned := learned_reward(reward_file, goal, baseline)) is not None:
+        if model is not None:
+            raise ConfigError("--reward names a learned reward, which needs no --model; drop it")
+        values = np.concatenate([learned.score_frames(ds.frames[i:i + batch_size])
+                                 for i in range(0, len(ds), batch_size)])
+        source = str(reward_file)
         random_model = False
     else:
         if model is None:

@@ -80,29 +80,50 @@ class LearnedReward(ABC):
 
     def inputs(self, frames: np.ndarray | None, observations: np.ndarray | None) -> np.ndarray:
         """The learned model's input for each step, ``(N, ...)``: downsampled uint8 frames or
-        the observation vectors (``cfg.inputs``); what buffers store for later relabels."""
+        the observation vectors (``cfg.inputs``); what buffers store for later relabels.
+
+        The result for the very arrays of the previous call is reused (training asks for the
+        inputs of the batch :meth:`rewards` has just resized; the arrays are not changed
+        between the two calls).
+        """
+        memo = self.__dict__.get("_inputs_memo")
+        if memo is not None and memo[0] is frames and memo[1] is observations:
+            return memo[2]
         if self.cfg.inputs == "frames":
             if frames is None:
                 raise ConfigError("learned reward: inputs frames, but no frames were given")
             from vlm_reward.learned.networks import downsample
 
-            return downsample(frames, self.cfg.frame_size)
-        if observations is None:
+            out = downsample(frames, self.cfg.frame_size)
+        else:
+            if observations is None:
+                raise ConfigError(
+                    "learned reward: inputs observation, but no observations were given (this "
+                    "model scores env observations, not frames)"
+                )
+            obs = np.asarray(observations, np.float32)
+            out = obs.reshape(obs.shape[0], -1)
+        self._inputs_memo = (frames, observations, out)
+        return out
+
+    def score_frames(self, frames: np.ndarray) -> np.ndarray:
+        """Rewards ``(N,)`` of uint8 frames by the learned model alone (scoring, no VLM);
+        an ``inputs: observation`` model cannot score frames and says so."""
+        if not self.scores_frames:
             raise ConfigError(
-                "learned reward: inputs observation, but no observations were given (this "
-                "model scores env observations, not frames)"
+                "this learned reward was trained on env observations (reward.learned.inputs "
+                "observation), so it cannot score frames; score frames with a run trained "
+                "with inputs: frames, or with the VLM's own reward (--goal or a reward YAML)"
             )
-        obs = np.asarray(observations, np.float32)
-        return obs.reshape(obs.shape[0], -1)
+        return self.predict(self.inputs(frames, None))
 
     @abstractmethod
-    def rewards(self, frames: np.ndarray, observations: np.ndarray | None,
-                env_steps: int, steps: Steps | None = None) -> np.ndarray:
+    def rewards(self, frames: np.ndarray, observations: np.ndarray | None, env_steps: int,
+                steps: Steps | None = None) -> np.ndarray:
         """Training rewards ``(N,)`` float32 for new steps, asking the VLM about those the
-        query rule picks; ``env_steps`` is the run's step count after these steps.
-        ``steps`` says which env stream each step belongs to and where episodes start (the
-        steps of one stream in time order), for kinds that look at runs of consecutive steps
-        (preference clips); None: all the steps of all calls are one stream."""
+        query rule picks; ``env_steps`` is the run's step count after these steps, ``steps``
+        each step's env stream and episode flags (training passes them; clips of several
+        steps must not span two envs or episodes)."""
 
     def queried(self) -> np.ndarray | None:
         """``(N,)`` bool: which steps of the last :meth:`rewards` call the VLM labelled.

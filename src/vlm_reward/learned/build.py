@@ -88,12 +88,17 @@ def build_learned_reward(cfg: RewardConfig, vlm: RewardModel | None, seed: int,
 
 def learned_reward_file(path: Path | str) -> Path | None:
     """The learned-reward file that ``path`` names: the file itself, or a run folder's
-    ``learned_reward.pt``; None when ``path`` is neither (e.g. a reward YAML)."""
+    ``learned_reward.pt`` (else its newest checkpoint's); None when ``path`` is neither a
+    folder nor a ``.pt`` file (e.g. a reward YAML)."""
     path = Path(path)
     if path.is_dir():
-        saved = RunDir(path).learned_reward_path
+        run = RunDir(path)
+        saved = run.learned_reward_path
         if saved.is_file():
             return saved
+        newest = [c.learned for c in run.checkpoints() if c.learned is not None]
+        if newest:  # a run stopped before it could publish its learned reward
+            return newest[0]
         raise ConfigError(
             f"{str(path)!r} is a folder without a learned reward ({saved.name}); give a run "
             "folder trained with reward.learned, a learned_reward.pt file or a reward YAML"

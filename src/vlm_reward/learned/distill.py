@@ -35,8 +35,8 @@ from vlm_reward.learned.networks import RewardEnsemble
 
 if TYPE_CHECKING:
     from vlm_reward.config import LearnedConfig
-    from vlm_reward.reward.model import Steps
     from vlm_reward.reward import RewardModel
+    from vlm_reward.reward.model import Steps
 
 __all__ = ["DistillReward", "LabelStore", "QueryPlan", "choose_queries", "plan_queries"]
 
@@ -213,8 +213,8 @@ class DistillReward(LearnedReward):
         mean = self._members(inputs).mean(axis=0)
         return (mean * self.target_std + self.target_mean).astype(np.float32)
 
-    def rewards(self, frames: np.ndarray, observations: np.ndarray | None,
-                env_steps: int, steps: Steps | None = None) -> np.ndarray:
+    def rewards(self, frames: np.ndarray, observations: np.ndarray | None, env_steps: int,
+                steps: Steps | None = None) -> np.ndarray:
         inputs = self.inputs(frames, observations)
         n = len(inputs)
         plan = plan_queries(n, self.seen, self.updates > 0, self.cfg, self.credit, self.queries)

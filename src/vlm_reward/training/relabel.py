@@ -171,12 +171,12 @@ class Relabelling:
         assert learned is not None  # the buffer calls this only with a learned reward
         start = time.perf_counter()
         t, n_envs = flags.ends.shape
-        stacked, _, _ = frames.take()  # step-major; every env gives a frame (_check_frames)
+        stacked, _, env_idx = frames.take()  # step-major; every env gives a frame (checked)
         obs = None if observations is None else observations.reshape(t * n_envs, -1)
         steps = int(self._model.num_timesteps) if self._model is not None else 0
-        streams = Steps(np.tile(np.arange(n_envs), t), np.asarray(flags.starts).reshape(-1),
-                        np.asarray(flags.ends).reshape(-1))  # step-major, as stacked
-        rewards = learned.rewards(stacked, obs, steps, steps=streams).reshape(t, n_envs)
+        streams = Steps(env_idx, flags.starts.reshape(-1), flags.ends.reshape(-1),
+                        None if flags.terminals is None else flags.terminals.reshape(-1))
+        rewards = learned.rewards(stacked, obs, steps, streams).reshape(t, n_envs)
         queried = learned.queried()
         inputs = learned.inputs(stacked, obs)
         mask = np.zeros(t * n_envs, bool) if queried is None else np.asarray(queried, bool)
