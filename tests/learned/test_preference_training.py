@@ -24,7 +24,8 @@ def _one_torch_thread():
     torch.set_num_threads(before)
 
 
-def _cfg(steps: int, **learned: Any):
+def _cfg(steps: int, algorithm: str = "PPO", hyperparameters: dict | None = None,
+         **learned: Any):
     return validate_run_config({
         "env": {"id": "vlm_reward/CartPole-v0",
                 "kwargs": {"episode_length": 40, "width": 64, "height": 64}},
@@ -37,8 +38,8 @@ def _cfg(steps: int, **learned: Any):
                                "gradient_steps": 5, "batch_size": 8, "holdout_fraction": 0.25,
                                **learned}},
         "reward_mode": "batched",
-        "algorithm": {"name": "PPO", "hyperparameters": {"n_steps": 32, "batch_size": 32,
-                                                         "n_epochs": 1}},
+        "algorithm": {"name": algorithm, "hyperparameters": hyperparameters or {
+            "n_steps": 32, "batch_size": 32, "n_epochs": 1}},
         "n_envs": 2,
         "total_steps": steps,
         "device": "cpu",
@@ -69,3 +70,16 @@ def test_preference_run_labels_pairs_saves_a_scoring_model_and_resumes(tmp_path:
     assert resumed["num_timesteps"] >= 320
     assert resumed["learned"]["pair_labels"] >= learned["pair_labels"]
     assert resumed["learned"]["pair_labels"] <= 30  # the budget holds across the resume
+
+
+def test_off_policy_preference_run_pools_clips_across_small_batches(tmp_path: Path) -> None:
+    """DQN hands the learned reward 2 steps (one per env) per gradient step: two-step clips
+    are completed across calls, pairs are labelled and the replay buffer is relabelled."""
+    from vlm_reward.training import train
+
+    cfg = _cfg(256, "DQN", {"learning_starts": 32, "buffer_size": 1000, "train_freq": 1,
+                            "target_update_interval": 50})
+    learned = train(cfg, run_dir=tmp_path / "run")["learned"]
+    assert 0 < learned["pair_labels"] <= 30
+    assert learned["segment_model_updates"] >= 1
+    assert learned["segment_recomputed_rewards"] > 0
