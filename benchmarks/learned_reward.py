@@ -23,13 +23,17 @@ preference reaches >= 90 % success on every seed with <= 5,000 pair labels.
 Example:
     python -m benchmarks.learned_reward --out benchmarks/results/learned_reward.json
     python -m benchmarks.learned_reward --seeds 0 --steps 20000 --parts quality
+    python -m benchmarks.learned_reward --runs-dir runs/bench-learned   # resumable
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -85,23 +89,50 @@ def _summary(res: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def quality(seeds: list[int], steps: int, episodes: int, tmp: Path,
-            methods: tuple[str, ...] = tuple(CONFIGS)) -> dict[str, Any]:
-    """Train every method from every seed on the demo model; success vs random per run."""
+def _finished(folder: Path, steps: int) -> dict[str, Any] | None:
+    """The results of a completed run of ``steps`` steps in ``folder`` (to reuse), else None."""
+    path = folder / "results.json"
+    if not path.is_file():
+        return None
+    res = json.loads(path.read_text())
+    done = res.get("status") == "completed" and res.get("total_steps") == steps
+    return res if done else None
+
+
+def quality(seeds: list[int], steps: int, episodes: int, runs_dir: Path,
+            methods: tuple[str, ...] = tuple(CONFIGS),
+            partial: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train every method from every seed on the demo model; success vs random per run.
+
+    A completed run of the same budget already in ``runs_dir/<method>-<seed>`` is evaluated
+    again instead of trained (runs are deterministic given the seed), so an interrupted
+    benchmark continues where it stopped. ``partial`` gets the results after every run.
+    """
     from vlm_reward.demo.agent import evaluate_against_random
 
     runs: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+    out: dict[str, Any] = {"runs": runs, "methods": {}, "reused_runs": []}
     for seed in seeds:
         for method in methods:
-            _progress(f"quality: {method}, seed {seed}, {steps} env steps")
-            folder = tmp / f"{method}-{seed}"
-            res = _train(method, [f"seed={seed}", f"total_steps={steps}"], folder)
+            folder = runs_dir / f"{method}-{seed}"
+            res = _finished(folder, steps)
+            if res is None:
+                _progress(f"quality: {method}, seed {seed}, {steps} env steps")
+                if folder.exists():
+                    shutil.rmtree(folder)  # an unfinished run of an interrupted benchmark
+                res = _train(method, [f"seed={seed}", f"total_steps={steps}"], folder)
+            else:
+                _progress(f"quality: {method}, seed {seed}: completed run in {folder}")
+                out["reused_runs"].append(folder.name)
             ev = evaluate_against_random(folder, episodes, seed)
             runs[method].append({"seed": seed, **_summary(res),
                                  "success": ev["trained"]["success_rate"],
                                  "random_success": ev["random"]["success_rate"],
                                  "upright_fraction": ev["trained"]["upright_fraction"]})
-    return {"runs": runs, "methods": {m: _aggregate(r) for m, r in runs.items()}}
+            out["methods"] = {m: _aggregate(r) for m, r in runs.items() if r}
+            if partial is not None:
+                partial(out)
+    return out
 
 
 def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -169,8 +200,13 @@ def _targets(result: dict[str, Any]) -> dict[str, Any]:
 def run(seeds: list[int], steps: int = 60_000, episodes: int = 20,
         parts: tuple[str, ...] = ("quality", "speed"), speed_model: str = "ViT-B-32",
         speed_steps: int = 1536, speed_warmup: int = 256,
-        methods: tuple[str, ...] = tuple(CONFIGS)) -> dict[str, Any]:
-    """Both parts (or those in ``parts``); the JSON-ready result with the targets."""
+        methods: tuple[str, ...] = tuple(CONFIGS), runs_dir: Path | None = None,
+        out: str | None = None) -> dict[str, Any]:
+    """Both parts (or those in ``parts``); the JSON-ready result with the targets.
+
+    ``runs_dir`` keeps the quality runs (default: a temporary folder) and lets a rerun reuse
+    the completed ones; with ``out``, the JSON so far is written after every quality run.
+    """
     import torch
 
     result: dict[str, Any] = {
@@ -180,9 +216,16 @@ def run(seeds: list[int], steps: int = 60_000, episodes: int = 20,
                      "configs": {m: str(CONFIGS[m].relative_to(ROOT)) for m in methods},
                      "torch_threads": torch.get_num_threads()},
     }
+    def partial(q: dict[str, Any]) -> None:
+        result["quality"] = q
+        result["targets"] = _targets(result)
+        emit(result, out, quiet=True)
+
     with tempfile.TemporaryDirectory(prefix="vlm-bench-learned-") as tmpdir:
         if "quality" in parts:
-            result["quality"] = quality(seeds, steps, episodes, Path(tmpdir), methods)
+            folder = Path(runs_dir) if runs_dir is not None else Path(tmpdir)
+            result["quality"] = quality(seeds, steps, episodes, folder, methods,
+                                        partial if out else None)
         if "speed" in parts:
             result["speed"] = speed(speed_model, speed_steps, speed_warmup, Path(tmpdir))
     result["targets"] = _targets(result)
@@ -202,7 +245,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="env steps per speed run")
     parser.add_argument("--speed-warmup", type=int, default=256,
                         help="student warm-up (and update interval) in the speed part")
-    parser.add_argument("--out", default=None, help="also write the JSON to this file")
+    parser.add_argument("--runs-dir", default=None,
+                        help="keep the quality runs here (reused by a rerun) instead of a "
+                        "temporary folder")
+    parser.add_argument("--out", default=None,
+                        help="also write the JSON to this file (after every quality run too)")
     args = parser.parse_args(argv)
     parts = tuple(p for p in args.parts.split(",") if p)
     methods = tuple(m for m in args.methods.split(",") if m)
@@ -211,7 +258,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(f"unknown part(s)/method(s) {sorted(bad)}; parts: quality, speed; "
                          f"methods: {', '.join(CONFIGS)}")
     result = run(parse_int_list(args.seeds), args.steps, args.eval_episodes, parts,
-                 args.speed_model, args.speed_steps, args.speed_warmup, methods)
+                 args.speed_model, args.speed_steps, args.speed_warmup, methods,
+                 Path(args.runs_dir) if args.runs_dir else None, args.out)
     emit(result, args.out)
     return result
 
