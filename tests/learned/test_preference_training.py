@@ -7,21 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from vlm_reward.config import validate_run_config
 from vlm_reward.learned import load_learned_reward
 from vlm_reward.learned.preference import PreferenceReward
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _cfg(steps: int, algorithm: str = "PPO", hyperparameters: dict | None = None,
