@@ -41,4 +41,5 @@ def make_cfg(tiny_clip_dir: Path):
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread(one_torch_thread):
-    """Every training test on one torch thread (see the fixture)."""
+    """Every training test runs torch on one thread (tests/conftest.py says why)."""
+    yield

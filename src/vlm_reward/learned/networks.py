@@ -24,7 +24,7 @@ from vlm_reward.preprocess import as_frame_batch
 
 __all__ = ["RewardEnsemble", "downsample"]
 
-_CHUNK = 64  # frames resized per interpolate call: bounds the float copy of big batches
+_CHUNK = 256  # frames resized per interpolate call
 _PATCH = 4  # the first convolution sees 4x4 patches, stride 4
 _POOLED = 4  # CNN features are pooled to a 4x4 grid, so any frame size works
 
@@ -32,10 +32,12 @@ _POOLED = 4  # CNN features are pooled to a 4x4 grid, so any frame size works
 def downsample(frames: np.ndarray, size: int) -> np.ndarray:
     """Resize uint8 frames ``(N, H, W, 3)`` to ``(N, size, size, 3)`` uint8, batched.
 
-    Area interpolation (each output pixel is the mean of the input pixels it covers) is the
-    antialiased resize for shrinking, so a thin pole in a 400x600 frame still leaves a trace
-    at 32x32 instead of vanishing between samples. The frame is squashed to a square, not
-    cropped: nothing at the edges is lost.
+    Antialiased bilinear interpolation (the filter widens with the shrink factor, as PIL's
+    does), so a thin pole in a 400x400 frame still leaves a trace at 32x32 instead of
+    vanishing between samples. It runs on the uint8 frames directly (torch's vectorised uint8
+    kernel, about 20x faster than converting to float first), which matters because every
+    env step passes through here. The frame is squashed to a square, not cropped: nothing at
+    the edges is lost.
 
     Example:
         >>> import numpy as np
@@ -49,15 +51,11 @@ def downsample(frames: np.ndarray, size: int) -> np.ndarray:
     if (h, w) == (size, size):
         return batch.numpy().copy()
     out = torch.empty((n, size, size, 3), dtype=torch.uint8)
-    mode = "area" if h >= size and w >= size else "bilinear"
     for start in range(0, n, _CHUNK):
-        x = batch[start:start + _CHUNK].permute(0, 3, 1, 2).float()
-        if mode == "area":
-            y = F.interpolate(x, size=(size, size), mode="area")
-        else:  # growing a side: area would be nearest-neighbour
-            y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
-                              align_corners=False)
-        out[start:start + _CHUNK] = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+        x = batch[start:start + _CHUNK].permute(0, 3, 1, 2)  # a channels-last view, no copy
+        y = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True,
+                          align_corners=False)
+        out[start:start + _CHUNK] = y.permute(0, 2, 3, 1)
     return out.numpy()
 
 

@@ -287,9 +287,12 @@ class PreferenceReward(LearnedReward):
                 tail = self._tails[key] = ([], [])
             tail[0].append(frames[i])
             tail[1].append(inputs[i])
-            if len(tail[0]) == seg:  # a complete clip: offer it, start the next one
+            if len(tail[0]) == seg:  # a complete clip: offer it (a copy), start the next one
                 self.pool.offer(np.stack(tail[0]), np.stack(tail[1]), wanted, self.rng)
                 self._tails[key] = ([], [])
+        for key, (tail_frames, tail_inputs) in self._tails.items():  # unfinished clips wait
+            self._tails[key] = ([f.copy() for f in tail_frames],  # for the next call: own
+                                [x.copy() for x in tail_inputs])  # copies, not its arrays
 
     # ------------------------------------------------------------------ updates
     def maybe_update(self, env_steps: int) -> bool:
