@@ -220,8 +220,9 @@ def system_info() -> dict[str, Any]:
     }
 
 
-def emit(result: dict[str, Any], out: str | None) -> None:
-    """Print ``result`` as JSON on stdout and, if ``out`` is given, write it there atomically.
+def emit(result: dict[str, Any], out: str | None, quiet: bool = False) -> None:
+    """Print ``result`` as JSON on stdout (unless ``quiet``: partial results of a long run)
+    and, if ``out`` is given, write it there atomically.
 
     Records the command line that produced it (``command``), so every table generated from
     the JSON can say how to reproduce its figures.
@@ -230,7 +231,8 @@ def emit(result: dict[str, Any], out: str | None) -> None:
         name = result.get("benchmark", "run_all")
         result.setdefault("command", " ".join(["python -m", f"benchmarks.{name}", *sys.argv[1:]]))
     text = json.dumps(result, indent=2)
-    print(text)
+    if not quiet:
+        print(text)
     if out:
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)

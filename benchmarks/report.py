@@ -21,7 +21,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 SECTIONS = {"compute_limit": "compute", "reward_throughput": "reward",
             "profile_reward": "profile", "fast_path_quality": "quality",
             "peak_memory": "memory", "training_throughput": "training",
-            "scale_curve": "scale", "gpu_suite": "gpu"}
+            "scale_curve": "scale", "gpu_suite": "gpu", "learned_reward": "learned"}
 # ViT-B-32 targets, each a ratio measured within one run
 TARGETS = {"reward_percent_of_ceiling": 80.0, "reward_x_naive": 6.0,
            "training_of_reward_path": 0.8}
@@ -219,6 +219,79 @@ def _gpu(gpu: dict[str, Any]) -> list[str]:
     return out
 
 
+def _pct(values: list[float]) -> str:
+    return " / ".join(f"{100 * v:.0f}" for v in values) + " %"
+
+
+def _met(target: dict[str, Any] | None) -> str:
+    return "-" if target is None else ("yes" if target["met"] else "no")
+
+
+def _learned_quality(learned: dict[str, Any]) -> list[str]:
+    st, q = learned["settings"], learned["quality"]
+    out = _head("Learned rewards: full VLM vs distilled vs preference (demo model, CartPole)",
+                learned)
+    seeds = ", ".join(str(s) for s in st["seeds"])
+    out += [f"The demo's task (`{st['configs'].get('full', 'configs/cartpole-cpu.yaml')}`), PPO, "
+            f"{st['env_steps']} env steps per run, seeds {seeds}; success = pole within 12 "
+            f"degrees for the whole episode, over {st['eval_episodes']} ground-truth episodes "
+            "no run saw (per seed). VLM frames per step: frames the VLM embedded / env steps; "
+            "Pearson: learned reward vs the VLM's score on held-out labelled frames.", "",
+            "| reward | config | success (trained) | success (random) | VLM frames/step | "
+            "pair labels | env steps/s | Pearson vs VLM |",
+            "|---|---|---|---|---:|---:|---:|---:|"]
+    for name, m in q["methods"].items():
+        labels = "-" if m.get("pair_labels") is None else f"{m['pair_labels']:.0f}"
+        out.append(f"| {name} | `{st['configs'][name]}` | {_pct(m['success'])} | "
+                   f"{_pct(m['random_success'])} | {_f(m['max_vlm_frames_per_step'], 3)} | "
+                   f"{labels} | {_f(m['env_steps_per_s'])} | {_f(m.get('learned_pearson'), 3)} |")
+    t = learned.get("targets", {})
+    rows = [("distilled: success of the full VLM on every seed", "same",
+             "distill_same_success_as_full",
+             lambda v: _pct(v["distill"]) + " vs " + _pct(v["full"])),
+            ("distilled: VLM frames per env step (max over seeds)", "<= 0.2",
+             "distill_vlm_frames_per_step", lambda v: _f(v["measured"], 3)),
+            ("preference: success on every seed", ">= 90 %", "preference_success_every_seed",
+             lambda v: _pct(v["measured"])),
+            ("preference: pair labels (max over seeds)", "<= 5000", "preference_pair_labels",
+             lambda v: _f(v["measured"], 0))]
+    out += ["", "| target | goal | measured | met |", "|---|---:|---:|---|"]
+    out += [f"| {label} | {goal} | {fmt(t[key])} | {_met(t[key])} |"
+            for label, goal, key, fmt in rows if key in t]
+    return out
+
+
+def _learned_speed(learned: dict[str, Any]) -> list[str]:
+    sp = learned["speed"]
+    out = _head(f"Learned rewards: training speed with {sp['model']} as the VLM", learned)
+    out += [f"The full and distilled configs above with `reward.model={sp['model']}`, "
+            f"{sp['env_steps']} env steps each; the student's warm-up and update interval "
+            f"scaled down to the budget ({sp['distill_warmup_steps']} steps).", "",
+            "| reward | VLM frames/step | env steps/s | x full | reward inference share |",
+            "|---|---:|---:|---:|---:|"]
+    full = sp["modes"]["full"]["env_steps_per_s"]
+    for name, m in sp["modes"].items():
+        out.append(f"| {name} | {_f(m['vlm_frames_per_step'], 3)} | {_f(m['env_steps_per_s'])} "
+                   f"| {_f(m['env_steps_per_s'] / full, 2)} | "
+                   f"{_f(m.get('reward_inference_share'), 2)} |")
+    t = learned.get("targets", {}).get("distill_speedup")
+    if t is not None:
+        out += ["", "| target | goal | measured | met |", "|---|---:|---:|---|",
+                f"| distilled: env steps/s x full | >= {t['goal']:g}x | {_f(t['measured'], 2)}x "
+                f"| {_met(t)} |"]
+    return out
+
+
+def _learned(learned: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for part in learned.get("parts", [learned]):
+        if "quality" in part:
+            out += _learned_quality(part)
+        if "speed" in part:
+            out += _learned_speed(part)
+    return out
+
+
 def markdown(results: dict[str, Any], doc_dir: Path | None = None) -> str:
     """The merged results as Markdown (one subsection per section present)."""
     out: list[str] = _targets(results)
@@ -230,6 +303,8 @@ def markdown(results: dict[str, Any], doc_dir: Path | None = None) -> str:
             out += render(results[key])
     if "scale" in results:
         out += _scale(results["scale"], doc_dir)
+    if "learned" in results:
+        out += _learned(results["learned"])
     return "\n".join(out).lstrip("\n") + "\n"
 
 
@@ -237,6 +312,11 @@ def merge(datas: list[dict[str, Any]]) -> dict[str, Any]:
     """Sections from suites and single-benchmark files; a later file's section wins."""
     merged: dict[str, Any] = {}
     for data in datas:
+        if data.get("benchmark") == "learned_reward":  # parts may come from separate runs
+            parts = merged.setdefault("learned", {"parts": []})["parts"]
+            parts[:] = [p for p in parts if not ({"quality", "speed"} & p.keys() & data.keys())]
+            parts.append(data)
+            continue
         if data.get("benchmark") in SECTIONS:
             merged[SECTIONS[data["benchmark"]]] = data
             continue

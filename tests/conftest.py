@@ -26,3 +26,14 @@ def tiny_embedder(tiny_clip_dir: Path):
     from vlm_reward import load_model
 
     return load_model(str(tiny_clip_dir), device="cpu", precision="fp32")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Two shared cores: tiny nets run far faster on one thread than on two contending ones."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -39,6 +39,59 @@ def test_merge_takes_single_benchmarks_and_suites() -> None:
     assert merged["reward"]["command"] == "python -m benchmarks.run_all"
 
 
+def _learned_run(parts: dict, command: str) -> dict:
+    system = {"time_utc": "t", "git_commit": "c", "cpu": "cpu", "cpu_count": 2,
+              "torch_threads": 1, "torch": "2", "cpu_capability": "AVX2", "native_bf16": False,
+              "load_average": [1.0, 1.0, 1.0]}
+    from benchmarks.learned_reward import _targets
+
+    data = {"benchmark": "learned_reward", "system": system, "command": command,
+            "settings": {"seeds": [0, 1], "env_steps": 100, "eval_episodes": 20,
+                         "configs": {"full": "configs/cartpole-cpu.yaml",
+                                     "distill": "configs/cartpole-distill-cpu.yaml",
+                                     "preference": "configs/cartpole-preference-cpu.yaml"}},
+            **parts}
+    data["targets"] = _targets(data)
+    return data
+
+
+def _method(success: list[float], frames: float, labels: float | None = None) -> dict:
+    return {"seeds": [0, 1], "success": success, "min_success": min(success),
+            "random_success": [0.0, 0.0], "vlm_frames_per_step": frames,
+            "max_vlm_frames_per_step": frames, "env_steps_per_s": 500.0,
+            "pair_labels": labels, "learned_pearson": 0.95 if frames < 1 else None}
+
+
+def test_learned_reward_parts_from_two_runs_render_with_their_targets() -> None:
+    quality = _learned_run({"quality": {"methods": {
+        "full": _method([1.0, 1.0], 1.0), "distill": _method([1.0, 0.95], 0.15),
+        "preference": _method([1.0, 0.9], 0.13, 4000)}}}, "python -m benchmarks.learned_reward")
+    speed = _learned_run({"speed": {"model": "ViT-B-32/random", "env_steps": 1024,
+                                    "distill_warmup_steps": 128, "speedup": 3.5, "modes": {
+                                        "full": {"vlm_frames_per_step": 1.0,
+                                                 "env_steps_per_s": 2.0},
+                                        "distill": {"vlm_frames_per_step": 0.2,
+                                                    "env_steps_per_s": 7.0}}}},
+                         "python -m benchmarks.learned_reward --parts speed")
+    text = report.markdown(report.merge([quality, speed]))
+    assert "PYTHONPATH=src python -m benchmarks.learned_reward --parts speed" in text
+    rows = {line.split("|")[1].strip(): line.split("|")[-2].strip()
+            for line in text.splitlines() if line.startswith("| distilled") or
+            line.startswith("| preference:")}
+    assert rows == {
+        "distilled: success of the full VLM on every seed": "no",  # 95 % < 100 % on seed 1
+        "distilled: VLM frames per env step (max over seeds)": "yes",
+        "preference: success on every seed": "yes",
+        "preference: pair labels (max over seeds)": "yes",
+        "distilled: env steps/s x full": "yes",
+    }
+    assert "| preference | `configs/cartpole-preference-cpu.yaml` | 100 / 90 % |" in text
+    # a newer run of one part replaces the older one of that part only
+    newer = dict(speed, command="python -m benchmarks.learned_reward --parts speed --new")
+    parts = report.merge([quality, speed, newer])["learned"]["parts"]
+    assert [p["command"] for p in parts] == [quality["command"], newer["command"]]
+
+
 @pytest.mark.parametrize(("op", "group"), [
     ("aten::addmm", "matmul"), ("aten::mm", "matmul"), ("aten::bmm", "matmul"),
     ("aten::_softmax", "attention"), ("aten::_transform_bias_rescale_qkv", "attention"),

@@ -147,7 +147,27 @@ class LearnedConfig(_Strict):
     segment: int = Field(
         default=1, ge=1, description="preference: consecutive steps per compared clip (1 = frames)."
     )
+    query_budget: int | None = Field(
+        default=None, ge=1,
+        description="distill: VLM frames the run may label in all (warm-up included); once "
+        "spent the student gives every reward. null = no cap beyond query_fraction.",
+    )
+    label_capacity: int = Field(
+        default=50_000, ge=2,
+        description="Labels kept for training (the oldest are dropped first); bounds memory "
+        "and checkpoint size: frames cost frame_size**2 * 3 bytes each.",
+    )
     seed: int | None = Field(default=None, description="Learned model seed; null = run seed.")
+
+    @model_validator(mode="after")
+    def _budget_covers_warmup(self) -> LearnedConfig:
+        if self.query_budget is not None and self.query_budget < self.warmup_steps:
+            raise ValueError(
+                f"query_budget ({self.query_budget}) is below warmup_steps "
+                f"({self.warmup_steps}), so the model would give rewards before it is trained; "
+                "raise query_budget or lower warmup_steps"
+            )
+        return self
 
 
 class RewardConfig(_Strict):
@@ -291,7 +311,28 @@ class RewardConfig(_Strict):
             raise ValueError("kind 'window' and reward.window go together: set both or neither")
         if self.shaping_gamma is not None and not self.shaping:
             raise ValueError("shaping_gamma is set, but shaping is off; set shaping: true")
+        if self.learned is not None:
+            self._learned_fits()
         return self
+
+    def _learned_fits(self) -> None:
+        """A learned reward replaces the per-frame VLM score; what it cannot stand for is
+        refused here, with the way out."""
+        if self.kind in ("window", "episode"):
+            raise ValueError(
+                f"learned rewards learn a per-frame score, but kind is {self.kind!r} (pooled "
+                "over frames); use kind goal_baseline or negatives, or remove reward.learned"
+            )
+        mixed = [name for name, on in (("normalize", self.normalize),
+                                       ("shaping", self.shaping),
+                                       ("env_weight", self.env_weight != 0.0),
+                                       ("vlm_weight", self.vlm_weight != 1.0)) if on]
+        if mixed:
+            raise ValueError(
+                f"reward.learned gives the training reward itself, so {', '.join(mixed)} "
+                "cannot be applied to it; remove them (vlm_weight 1, env_weight 0) or remove "
+                "reward.learned"
+            )
 
 
 def _sb3_class(name: str) -> Any:
@@ -527,7 +568,8 @@ class RunConfig(_Strict):
         default=None,
         description="batched mode: embed full batches of waiting frames in a worker thread "
         "while the envs step (same rewards, overlapped); null = on where the VLM runs on a "
-        "GPU, off on a CPU, where env stepping and the VLM compete for the same cores.",
+        "GPU, off on a CPU, where env stepping and the VLM compete for the same cores; always off "
+        "with reward.learned.",
     )
     algorithm: AlgorithmConfig = Field(description="SB3 algorithm and hyperparameters.")
     n_envs: int = Field(default=1, ge=1, description="Number of parallel environments.")
@@ -594,6 +636,23 @@ class RunConfig(_Strict):
         if isinstance(freq, list) and freq[1:] == ["episode"] and self.n_envs > 1:
             raise ValueError(".algorithm.hyperparameters.train_freq: [N, 'episode'] works "
                              f"with one env only, not n_envs={self.n_envs}; count in steps")
+        return self
+
+    @model_validator(mode="after")
+    def _learned_needs_batched(self) -> RunConfig:
+        if (isinstance(self.reward, RewardConfig) and self.reward.learned is not None
+                and self.reward_mode != "batched"):
+            raise ValueError(
+                "reward.learned: the learned reward is trained and queried on batches of "
+                "steps, so it needs reward_mode batched (not per_step)"
+            )
+        if (isinstance(self.reward, RewardConfig) and self.reward.learned is not None
+                and self.embed_ahead):
+            raise ValueError(
+                "embed_ahead: the learned reward chooses which frames the VLM embeds only when "
+                "a batch is relabelled, so there is nothing to embed ahead; drop embed_ahead "
+                "(or set it null)"
+            )
         return self
 
     @property

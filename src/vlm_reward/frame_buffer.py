@@ -29,9 +29,13 @@ if TYPE_CHECKING:
 
     from vlm_reward.reward import RewardModel
 
-__all__ = ["FRAME_KEY", "FrameBuffer", "RolloutFrames", "frames_from_infos"]
+__all__ = ["FRAME_KEY", "OBSERVATION_KEY", "FrameBuffer", "RolloutFrames", "frames_from_infos"]
 
 FRAME_KEY = "vlm_frame"
+OBSERVATION_KEY = "vlm_observation"
+"""Info key of the post-step observation (a learned reward with ``inputs: observation``):
+SB3 buffers store the pre-step observation, and VecEnvs replace a finished env's with the reset
+one, so the deferred wrapper hands the observation the frame shows alongside it."""
 
 
 class FrameBuffer:
@@ -170,6 +174,17 @@ class RolloutFrames:
             else:
                 rewards = reward_model.rewards_from_embeddings(embeddings)
             out[step_idx, env_idx] = rewards
+        self.clear()
+        return out
+
+    def take(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(frames (N, H, W, 3), step (N,), env (N,))`` of every stored frame, in the order
+        added; then clear. For rewards that need the frames themselves (learned rewards)."""
+        if not self._frames:
+            out = (np.zeros((0, 0, 0, 3), np.uint8), np.zeros(0, int), np.zeros(0, int))
+        else:
+            step_idx, env_idx = (np.asarray(a) for a in zip(*self._slots, strict=True))
+            out = (np.stack(self._frames), step_idx, env_idx)
         self.clear()
         return out
 

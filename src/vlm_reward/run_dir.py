@@ -8,6 +8,8 @@ Layout (training writes it, evaluation, labelling and the demo read it, all thro
     RUN_DIR/checkpoints/model_<N>.zip   SB3 model after N env steps (one per checkpoint)
     RUN_DIR/checkpoints/replay_buffer_<N>.pkl   off-policy buffer (newest two checkpoints)
     RUN_DIR/checkpoints/state_<N>.json  run statistics at N steps (results cover all segments)
+    RUN_DIR/checkpoints/learned_<N>.pt  reward.learned runs: the learned reward and its labels
+    RUN_DIR/learned_reward.pt           reward.learned runs: the final learned reward (scoring)
     RUN_DIR/videos/                     eval_step_<N>.mp4, evaluate_<N>.mp4
     RUN_DIR/results.json                whole-run metrics; ``status`` completed or interrupted
     RUN_DIR/evaluation.json             written by ``vlm-reward evaluate``
@@ -20,14 +22,16 @@ the loader to find out, newest first.
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from vlm_reward.atomic import atomic_write_json
+from vlm_reward.atomic import atomic_path, atomic_write_json
 from vlm_reward.config import RunConfig, dump_run_config, load_run_config
 
 __all__ = ["Checkpoint", "RunDir"]
@@ -45,6 +49,7 @@ class Checkpoint:
     model: Path
     replay_buffer: Path | None
     state: Path | None
+    learned: Path | None = None
 
 
 class RunDir:
@@ -94,6 +99,11 @@ class RunDir:
     def evaluation_path(self) -> Path:
         return self.path / "evaluation.json"
 
+    @property
+    def learned_reward_path(self) -> Path:
+        """The learned reward of a ``reward.learned`` run (written with each checkpoint)."""
+        return self.path / "learned_reward.pt"
+
     def holds_run(self) -> bool:
         """True if the folder has a config and a checkpoint or results: resume it, don't overwrite.
 
@@ -134,7 +144,8 @@ class RunDir:
         """Where the checkpoint after ``steps`` steps lives (whether or not it exists)."""
         folder = self.checkpoint_dir
         return Checkpoint(steps, folder / f"model_{steps}.zip",
-                          folder / f"replay_buffer_{steps}.pkl", folder / f"state_{steps}.json")
+                          folder / f"replay_buffer_{steps}.pkl", folder / f"state_{steps}.json",
+                          folder / f"learned_{steps}.pt")
 
     def checkpoints(self) -> list[Checkpoint]:
         """Every checkpoint on disk, newest (most steps) first."""
@@ -153,15 +164,20 @@ class RunDir:
                 legacy = self.checkpoint_dir / "replay_buffer.pkl"  # older layout: newest only
                 buf = legacy if n == steps[0] and legacy.is_file() else None
             state = files.state if files.state is not None and files.state.is_file() else None
-            found.append(Checkpoint(n, files.model, buf, state))
+            learned = files.learned if files.learned is not None and files.learned.is_file() \
+                else None
+            found.append(Checkpoint(n, files.model, buf, state, learned))
         return found
 
     def prune_replay_buffers(self, keep: int = KEEP_REPLAY_BUFFERS) -> None:
-        """Delete replay buffers except those of the ``keep`` newest checkpoints (they are big)."""
-        kept = {c.replay_buffer for c in self.checkpoints()[:keep]}
-        for path in self.checkpoint_dir.glob("replay_buffer*.pkl"):
-            if path not in kept:
-                path.unlink(missing_ok=True)
+        """Delete replay buffers and learned-reward label stores except those of the ``keep``
+        newest checkpoints (they are big)."""
+        newest = self.checkpoints()[:keep]
+        kept = {c.replay_buffer for c in newest} | {c.learned for c in newest}
+        for pattern in ("replay_buffer*.pkl", "learned_*.pt"):
+            for path in self.checkpoint_dir.glob(pattern):
+                if path not in kept:
+                    path.unlink(missing_ok=True)
 
     def remove_temp_files(self) -> list[Path]:
         """Delete temp files left by a killed writer (``.NAME.*.tmp``, videos' ``.NAME.tmp.mp4``).
@@ -173,6 +189,19 @@ class RunDir:
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
+
+    def publish_learned(self, checkpoint: Checkpoint) -> Path | None:
+        """Make ``checkpoint``'s learned reward the run's :attr:`learned_reward_path`
+        (a hard link where the file system allows, else a copy; replaced atomically)."""
+        if checkpoint.learned is None:
+            return None
+        with atomic_path(self.learned_reward_path) as tmp:
+            tmp.unlink()
+            try:
+                os.link(checkpoint.learned, tmp)
+            except OSError:  # no hard links here (another device, some network file systems)
+                shutil.copyfile(checkpoint.learned, tmp)
+        return self.learned_reward_path
 
     # results --------------------------------------------------------------------------------
     def read_results(self) -> dict[str, Any] | None:

@@ -34,7 +34,7 @@ import gymnasium as gym
 import numpy as np
 
 from vlm_reward.errors import ConfigError, EnvError
-from vlm_reward.frame_buffer import FRAME_KEY, FrameBuffer
+from vlm_reward.frame_buffer import FRAME_KEY, OBSERVATION_KEY, FrameBuffer
 from vlm_reward.rendering_env import check_frame, make_rendering_env, render_size_kwargs
 from vlm_reward.reward.model import Steps
 
@@ -66,9 +66,13 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         keep_episode_frames: ``deferred`` mode: also keep the current episode's frames in the
             wrapper for :meth:`episode_rewards`. Turn off when a collector reads
             ``info["vlm_frame"]`` (as training does), so frames are not held twice.
+        keep_observation: ``deferred`` mode: also put the post-step observation in
+            ``info["vlm_observation"]`` (learned rewards with ``inputs: observation``; a
+            VecEnv's own obs of a finished env is already the reset one).
 
     Info keys added every step: ``env_reward`` (the env's reward), and ``vlm_reward`` plus
-    ``vlm_inference_seconds`` in ``per_step`` mode, or ``vlm_frame`` in ``deferred`` mode.
+    ``vlm_inference_seconds`` in ``per_step`` mode, or ``vlm_frame`` (and
+    ``vlm_observation``) in ``deferred`` mode.
     """
 
     def __init__(
@@ -78,6 +82,7 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         mode: Mode = "per_step",
         placeholder_reward: float = 0.0,
         keep_episode_frames: bool = True,
+        keep_observation: bool = False,
     ) -> None:
         if mode not in ("per_step", "deferred"):
             raise ConfigError(f"mode: expected 'per_step' or 'deferred', got {mode!r}")
@@ -96,13 +101,14 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             )
         gym.utils.RecordConstructorArgs.__init__(
             self, mode=mode, placeholder_reward=placeholder_reward,
-            keep_episode_frames=keep_episode_frames,
+            keep_episode_frames=keep_episode_frames, keep_observation=keep_observation,
         )
         gym.Wrapper.__init__(self, env)
         self.reward_model = reward_model
         self.mode: Mode = mode
         self.placeholder_reward = float(placeholder_reward)
         self.keep_episode_frames = keep_episode_frames
+        self.keep_observation = keep_observation
         self.episode_frames = FrameBuffer()
         self.inference_seconds = 0.0
         self._env_id = env_id
@@ -143,6 +149,8 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             info["vlm_inference_seconds"] = elapsed
             return obs, reward, terminated, truncated, info
         info[FRAME_KEY] = frame
+        if self.keep_observation:
+            info[OBSERVATION_KEY] = np.array(obs, copy=True)
         if self.keep_episode_frames:
             self.episode_frames.append(frame)
         return obs, self.placeholder_reward, terminated, truncated, info

@@ -40,11 +40,6 @@ def make_cfg(tiny_clip_dir: Path):
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Two shared cores: tiny nets run far faster on one thread than on two contending ones."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_torch_thread(one_torch_thread):
+    """Every training test runs torch on one thread (tests/conftest.py says why)."""
     yield
-    torch.set_num_threads(before)

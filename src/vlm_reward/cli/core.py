@@ -17,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import options, reward_config
+from vlm_reward.cli.options import learned_reward, options, reward_config
 from vlm_reward.errors import ConfigError, FrameError
 
 __all__ = ["doctor", "doctor_report", "models", "read_frames", "score"]
@@ -254,7 +254,8 @@ def score(
     alpha: float = typer.Option(0.0, help="Goal-baseline regularisation strength in [0, 1]."),
     reward_file: Path = typer.Option(
         None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead "
-        "of --goal/--baseline/--alpha; temporal kinds treat each video as one episode."),
+        "of --goal/--baseline/--alpha; temporal kinds treat each video as one episode. Or a "
+        "learned reward: a run folder trained with reward.learned, or its learned_reward.pt."),
     batch_size: int = typer.Option(32, "--batch-size", help="Frames per forward pass."),
     cache_dir: str = typer.Option(None, "--cache-dir", help="Weights cache (HF hub layout)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
@@ -268,6 +269,10 @@ def score(
     from vlm_reward.models import load_model
     from vlm_reward.reward import RewardModel, Steps
 
+    learned = learned_reward(reward_file, goal, baseline)
+    if learned is not None:
+        _score_learned(learned, reward_file, [(p, read_frames(p)) for p in frames], as_json)
+        return
     cfg = reward_config(model, goal, baseline, alpha, reward_file)  # checked before loading
     inputs = [(path, read_frames(path)) for path in frames]  # read (and fail) before loading
     with warnings.catch_warnings(record=True) as caught:
@@ -308,11 +313,37 @@ def score(
         }, indent=2))
         return
     what = cfg.goal if isinstance(cfg.goal, str) else (cfg.goal or ["goal images"])[0]
-    table = Table(title=escape(f"{cfg.kind} reward for {what!r} — model {cfg.model}, "
-                               f"alpha {cfg.alpha}"), title_justify="left")
+    _print_rewards(f"{cfg.kind} reward for {what!r} — model {cfg.model}, alpha {cfg.alpha}",
+                   rows)
+
+
+def _print_rewards(title: str, rows: list[dict[str, Any]]) -> None:
+    """The reward of each frame of each file, as a table."""
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("file")
     table.add_column("frame", justify="right")
     table.add_column("reward", justify="right")
     for row in rows:
         table.add_row(escape(row["file"]), str(row["frame"]), f"{row['reward']:.4f}")
     console.print(table)
+
+
+def _score_learned(learned: Any, source: Path, inputs: list[tuple[Path, list[Any]]],
+                   as_json: bool) -> None:
+    """``score --reward RUN_DIR``: each frame's reward by the learned model (no VLM)."""
+    import numpy as np
+
+    rows: list[dict[str, Any]] = []
+    for path, items in inputs:
+        rewards = np.empty(len(items), dtype=np.float32)
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, frame in enumerate(items):
+            by_shape.setdefault(frame.shape, []).append(i)
+        for idx in by_shape.values():
+            rewards[idx] = learned.score_frames(np.stack([items[i] for i in idx]))
+        rows += [{"file": str(path), "frame": i, "reward": float(r)} for i, r in enumerate(rewards)]
+    if as_json:
+        print(json.dumps({"learned": str(source), "kind": learned.kind,
+                          "metrics": learned.metrics(), "results": rows}, indent=2))
+        return
+    _print_rewards(f"learned ({learned.kind}) reward of {source}", rows)

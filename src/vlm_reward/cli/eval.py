@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vlm_reward.cli import app
-from vlm_reward.cli.options import check_frame_size, options, reward_config
+from vlm_reward.cli.options import check_frame_size, learned_reward, options, reward_config
 from vlm_reward.errors import ConfigError
 from vlm_reward.paths import check_output_path
 from vlm_reward.reward.rules import check_alpha
@@ -559,7 +559,10 @@ def metrics_cmd(
     alpha: float = typer.Option(0.0, "--alpha", "-a", help="Goal-baseline strength."),
     rewards: Path | None = typer.Option(None, help="Score precomputed rewards (.npy or one "
                                         "value per line) instead of a model."),
-    reward_file: Path | None = _REWARD,
+    reward_file: Path | None = typer.Option(
+        None, "--reward", help="YAML reward section (any reward.kind, docs/rewards.md) instead "
+        "of --goal/--baseline/--alpha; frames are scored one by one. Or a learned reward (a run "
+        "folder trained with reward.learned, or its learned_reward.pt; no --model)."),
     along_episodes: bool = typer.Option(
         False, "--along-episodes", help="Score a rollout dataset's frames along their "
         "episodes as training does (window/episode kinds: the episode's earlier frames count; "
@@ -575,6 +578,8 @@ def metrics_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """EPIC, Pearson, Spearman and ROC AUC (with bootstrap CIs) of one reward vs a reference."""
+    import numpy as np
+
     from vlm_reward.evaluation.dataset import load_dataset
     from vlm_reward.evaluation.scoring import (
         at_episode_ends,
@@ -602,6 +607,16 @@ def metrics_cmd(
             raise ConfigError("--along-episodes scores a model's reward; drop it with --rewards")
         values = _load_rewards(rewards, len(ds))
         source = str(rewards)
+        random_model = False
+    elif (learned := learned_reward(reward_file, goal, baseline)) is not None:
+        if model is not None:
+            raise ConfigError("--reward names a learned reward, which needs no --model; drop it")
+        if along_episodes:
+            raise ConfigError("--along-episodes is for window/episode kinds; a learned reward "
+                              "scores each frame alone, so drop it")
+        values = np.concatenate([learned.score_frames(np.array(ds.frames[i:i + batch_size]))
+                                 for i in range(0, len(ds), batch_size)])
+        source = str(reward_file)
         random_model = False
     else:
         if model is None:

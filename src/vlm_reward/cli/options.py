@@ -11,8 +11,9 @@ from vlm_reward.errors import ConfigError
 
 if TYPE_CHECKING:
     from vlm_reward.config import RewardConfig
+    from vlm_reward.learned import LearnedReward
 
-__all__ = ["GlobalOptions", "check_frame_size", "options", "reward_config"]
+__all__ = ["GlobalOptions", "check_frame_size", "learned_reward", "options", "reward_config"]
 
 
 @dataclass
@@ -58,3 +59,21 @@ def reward_config(
     data = {"model": model, "goal": list(goal), "baseline": list(baseline) if baseline else None,
             "alpha": alpha}
     return validate_reward_config(data, "--goal/--baseline/--alpha")
+
+
+def learned_reward(reward_file: Path | None, goal: Sequence[str] | None = None,
+                   baseline: Sequence[str] | None = None) -> LearnedReward | None:
+    """``--reward`` naming a learned reward (a run folder trained with ``reward.learned``, or
+    its ``learned_reward.pt``), loaded without the VLM; None when ``--reward`` is a reward
+    YAML or not given (then :func:`reward_config` applies)."""
+    if reward_file is None:
+        return None
+    from vlm_reward.learned.build import learned_reward_file, load_learned_reward
+
+    file = learned_reward_file(reward_file)
+    if file is None:
+        return None
+    if goal or baseline:
+        raise ConfigError("--reward gives the whole reward (a learned one): drop "
+                          "--goal/--baseline")
+    return load_learned_reward(file)

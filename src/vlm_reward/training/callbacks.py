@@ -3,7 +3,11 @@
 Logged keys (TensorBoard, grouped by prefix as SB3 does): ``reward/vlm`` (mean VLM episode
 return), ``reward/vlm_step`` (mean VLM reward per step), ``reward/ground_truth`` (mean env
 episode return), ``rollout/success_rate``, ``time/fps``, ``time/reward_inference_share``
-(fraction of wall time spent embedding frames), and ``eval/...`` for evaluations.
+(fraction of wall time spent embedding frames), and ``eval/...`` for evaluations. With
+``reward.learned``, ``reward/vlm`` and ``reward/vlm_step`` are the training reward the learned
+model gave, and its own metrics come too: ``reward/vlm_queries`` (VLM labels so far),
+``reward/vlm_queries_per_step``, ``reward/learned_loss``, ``reward/learned_pearson`` and
+``reward/learned_epic`` (agreement with the VLM on held-out labels).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     import gymnasium as gym
     from rich.progress import Progress
 
+    from vlm_reward.learned import LearnedReward
     from vlm_reward.run_dir import Checkpoint, RunDir
     from vlm_reward.training.stats import RunStats, StopFlag
 
@@ -82,9 +87,11 @@ class StopOnFlag(BaseCallback):
 class Metrics(BaseCallback):
     """Episode statistics from infos (ground truth, success, per-step VLM reward) to the logger."""
 
-    def __init__(self, stats: RunStats) -> None:
+    def __init__(self, stats: RunStats,
+                 extra: Callable[[], dict[str, float]] | None = None) -> None:
         super().__init__()
         self.stats = stats
+        self.extra = extra  # more reward/ values (the learned reward's metrics)
         self._vlm_running: np.ndarray | None = None
 
     def _on_training_start(self) -> None:
@@ -125,6 +132,8 @@ class Metrics(BaseCallback):
             "time/fps": summary["fps"],
             "time/reward_inference_share": summary["reward_inference_share"],
         }
+        if self.extra is not None:
+            keys |= {f"reward/{key}": value for key, value in self.extra().items()}
         for key, value in keys.items():
             if value is not None:
                 self.logger.record(key, value)
@@ -204,6 +213,7 @@ class CheckpointEvery(BaseCallback):
         save_replay_buffer: bool,
         before_save: Callable[[], Any] | None = None,
         state: Callable[[], dict[str, Any]] | None = None,
+        learned: LearnedReward | None = None,
     ) -> None:
         super().__init__()
         self.run_dir = run_dir
@@ -211,6 +221,7 @@ class CheckpointEvery(BaseCallback):
         self.save_replay_buffer = save_replay_buffer
         self.before_save = before_save
         self.state = state
+        self.learned = learned
         self.pending_save = False
         self.last: Checkpoint | None = None
 
@@ -234,7 +245,8 @@ class CheckpointEvery(BaseCallback):
         if self.last is not None and self.last.steps == self.model.num_timesteps:
             return self.last
         self.last = save_checkpoint(self.model, self.run_dir, self.save_replay_buffer,
-                                    self.state() if self.state is not None else None)
+                                    self.state() if self.state is not None else None,
+                                    self.learned)
         return self.last
 
 

@@ -14,11 +14,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vlm_reward.atomic import atomic_path, atomic_write_json
 from vlm_reward.errors import CheckpointError
+from vlm_reward.learned.build import read_learned_file
 from vlm_reward.run_dir import Checkpoint, RunDir
+
+if TYPE_CHECKING:
+    from vlm_reward.learned import LearnedReward
 
 __all__ = ["Restored", "load_checkpoint", "save_checkpoint"]
 
@@ -27,11 +31,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Restored:
-    """A loaded checkpoint: the model, its files and the saved run statistics (if readable)."""
+    """A loaded checkpoint: the model, its files, the saved run statistics (if readable) and
+    the learned reward's saved payload (``reward.learned`` runs)."""
 
     model: Any
     checkpoint: Checkpoint
     state: dict[str, Any] | None
+    learned: dict[str, Any] | None = None
 
 
 def save_checkpoint(
@@ -39,8 +45,10 @@ def save_checkpoint(
     run_dir: RunDir | Path | str,
     save_replay_buffer: bool = True,
     state: dict[str, Any] | None = None,
+    learned: LearnedReward | None = None,
 ) -> Checkpoint:
-    """Save ``model`` (with its replay buffer and ``state``) as the checkpoint of its step count."""
+    """Save ``model`` (with its replay buffer, ``state`` and the ``learned`` reward with its
+    labels) as the checkpoint of its step count."""
     run = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
     run.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     files = run.checkpoint_files(int(model.num_timesteps))
@@ -58,11 +66,15 @@ def save_checkpoint(
         saved_state = atomic_write_json(files.state, {
             "num_timesteps": files.steps, "replay_buffer_sha256": digest, **(state or {}),
         })
+    saved_learned = None
+    if learned is not None:
+        assert files.learned is not None
+        saved_learned = learned.save(files.learned)
     with atomic_path(files.model) as tmp:
         model.save(tmp)
-    if buffer is not None:
+    if buffer is not None or saved_learned is not None:
         run.prune_replay_buffers()
-    return Checkpoint(files.steps, files.model, buffer, saved_state)
+    return Checkpoint(files.steps, files.model, buffer, saved_state, saved_learned)
 
 
 def _sha256(path: Path) -> str:
@@ -110,9 +122,11 @@ def load_checkpoint(
     env: Any = None,
     device: str = "auto",
     need_replay_buffer: bool = False,
+    need_learned: bool = False,
     **load_kwargs: Any,
 ) -> Restored:
-    """Load the newest checkpoint that loads (model, and buffer if ``need_replay_buffer``).
+    """Load the newest checkpoint that loads (model, buffer if ``need_replay_buffer``, and
+    the learned reward's file if ``need_learned``).
 
     ``load_kwargs`` go to ``algo_cls.load`` (e.g. buffer classes that replace the saved ones).
 
@@ -142,10 +156,20 @@ def load_checkpoint(
                 failures.append(problem)
                 logger.warning("%s; trying an older checkpoint", problem)
                 continue
+        learned = None
+        if need_learned:
+            try:
+                if ckpt.learned is None:
+                    raise CheckpointError(f"checkpoint {ckpt.model} has no learned reward")
+                learned = read_learned_file(ckpt.learned)
+            except CheckpointError as exc:
+                failures.append(str(exc))
+                logger.warning("%s; trying an older checkpoint", exc)
+                continue
         if i > 0:
             logger.warning("using checkpoint %s (%d steps) instead of the newest, %s",
                            ckpt.model, ckpt.steps, candidates[0].model.name)
-        return Restored(model, ckpt, state)
+        return Restored(model, ckpt, state, learned)
     raise CheckpointError(
         f"{run.path}: no checkpoint loads ({'; '.join(failures)}); restore the files from a "
         "backup, or start the run again in a new folder"

@@ -54,7 +54,9 @@ def make_env(
     env = make_rendering_env(cfg.env.id, render_size, **cfg.env.kwargs)
     env = Monitor(env)
     if mode == "deferred":  # rewards are computed in the main process: no model needed here
-        env = VLMReward(env, None, mode="deferred", keep_episode_frames=False)
+        learned = cfg.reward.learned if cfg.uses_vlm else None  # type: ignore[union-attr]
+        env = VLMReward(env, None, mode="deferred", keep_episode_frames=False,
+                        keep_observation=learned is not None and learned.inputs == "observation")
     elif mode == "per_step":
         env = VLMReward(env, reward_model, mode="per_step")
     return env

@@ -29,6 +29,14 @@ is kept. Flushes also happen early once ``max_pending`` frames wait (memory boun
 replay buffer, before ``add`` would overwrite a slot whose frame is still waiting (buffers
 smaller than the flush interval wrap around safely).
 
+With ``reward.learned`` (:mod:`vlm_reward.learned`), the same flush asks the learned reward
+instead of the VLM, for every step (it asks the VLM itself about the steps its query rule
+picks). The buffer also keeps each step's learned-model input (downsampled frame or post-step
+observation), the reward it wrote and whether the VLM labelled it; when the learned model
+changes after a flush (:meth:`LearnedReward.maybe_update`), every stored reward that was not a
+VLM label is recomputed from those inputs (PEBBLE's relabel; in a rollout buffer, the rollout
+about to be used). The write-back adds the difference, as above.
+
 The reward model is not part of a buffer's state: :class:`Relabelling` holds it (and the
 episode statistics and counters) and is attached after the algorithm is built or loaded
 (:meth:`Relabelling.attach`). Pickling a buffer (``save_replay_buffer``) flushes it first and
@@ -56,13 +64,19 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from vlm_reward.errors import CheckpointError, ConfigError
-from vlm_reward.frame_buffer import FRAME_KEY, RolloutFrames, frames_from_infos
+from vlm_reward.frame_buffer import (
+    FRAME_KEY,
+    OBSERVATION_KEY,
+    RolloutFrames,
+    frames_from_infos,
+)
 from vlm_reward.reward.model import Steps
 from vlm_reward.training.embed_ahead import EmbedAhead
 
 if TYPE_CHECKING:
     from stable_baselines3.common.base_class import BaseAlgorithm
 
+    from vlm_reward.learned import LearnedReward
     from vlm_reward.reward import RewardModel
     from vlm_reward.training.stats import RunStats
 
@@ -92,6 +106,8 @@ class Relabelling:
         placeholder_reward: the reward the deferred wrapper returned.
         embed_ahead: embed full chunks of waiting frames in a worker thread while the envs
             step (:mod:`vlm_reward.training.embed_ahead`); rewards are the same either way.
+        learned: a learned reward that gives every step's reward instead of ``reward_model``
+            (it asks the VLM itself); None: the VLM rewards every step.
     """
 
     def __init__(
@@ -100,6 +116,7 @@ class Relabelling:
         stats: RunStats | None = None,
         placeholder_reward: float = 0.0,
         embed_ahead: bool = False,
+        learned: LearnedReward | None = None,
     ) -> None:
         self.reward_model = reward_model
         self.stats = stats
@@ -107,9 +124,13 @@ class Relabelling:
         self.ahead = (EmbedAhead(self._timed_embed, reward_model.embedder.batch_size)
                       if embed_ahead else None)
         self._ahead_seconds = 0.0  # worker time not yet added to stats
+        self.learned = learned
         self.buffer: _RelabelMixin | None = None
         self.relabelled = 0
         self.flushes = 0
+        self.model_updates = 0  # learned-model updates, each followed by a relabel
+        self.recomputed = 0  # stored rewards recomputed after learned-model updates
+        self._model: BaseAlgorithm | None = None
         self._running = np.zeros(0, np.float64)  # VLM return so far of each env's episode
 
     def attach(self, model: BaseAlgorithm) -> list[BaseCallback]:
@@ -129,6 +150,7 @@ class Relabelling:
         buffer.relabelling = self
         buffer._next_start = np.ones(buffer.n_envs, bool)  # learn() resets the envs first
         self.buffer = buffer
+        self._model = model
         self._running = np.zeros(buffer.n_envs, np.float64)
         return [FeedRolloutFrames()] if isinstance(buffer, RolloutBuffer) else []
 
@@ -163,7 +185,49 @@ class Relabelling:
         start = time.perf_counter()
         embeddings = self.ahead.collect(frames.frames) if self.ahead is not None else None
         rewards = frames.compute(self.reward_model, steps=flags, embeddings=embeddings)
-        dones = flags.ends
+        self._record(rewards, flags.ends, start)
+        return rewards
+
+    def learned_rewards(
+        self, frames: RolloutFrames, observations: np.ndarray | None, flags: Steps
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The learned reward's ``(T, n_envs)`` rewards of ``frames`` (which it empties),
+        with each step's stored input ``(T, n_envs, ...)`` and whether the VLM labelled it.
+
+        ``observations`` are ``(T, n_envs, ...)`` post-step observations, or None when the
+        learned model sees frames.
+        """
+        learned = self.learned
+        assert learned is not None  # the buffer calls this only with a learned reward
+        start = time.perf_counter()
+        t, n_envs = flags.ends.shape
+        stacked, _, env_idx = frames.take()  # step-major; every env gives a frame (checked)
+        obs = None if observations is None else observations.reshape(t * n_envs, -1)
+        steps = int(self._model.num_timesteps) if self._model is not None else 0
+        streams = Steps(env_idx, flags.starts.reshape(-1), flags.ends.reshape(-1),
+                        None if flags.terminals is None else flags.terminals.reshape(-1))
+        rewards = learned.rewards(stacked, obs, steps, streams).reshape(t, n_envs)
+        queried = learned.queried()
+        inputs = learned.inputs(stacked, obs)
+        mask = np.zeros(t * n_envs, bool) if queried is None else np.asarray(queried, bool)
+        self._record(rewards, flags.ends, start)
+        return (rewards, inputs.reshape(t, n_envs, *inputs.shape[1:]),
+                mask.reshape(t, n_envs))
+
+    def after_flush(self, buffer: _RelabelMixin) -> None:
+        """Let the learned model train on its schedule; if it changed, recompute ``buffer``'s
+        stored rewards that were not VLM labels."""
+        if self.learned is None:
+            return
+        start = time.perf_counter()
+        steps = int(self._model.num_timesteps) if self._model is not None else 0
+        if self.learned.maybe_update(steps):
+            self.model_updates += 1
+            self.recomputed += buffer.recompute_learned(self.learned)
+        if self.stats is not None:
+            self.stats.inference_seconds += time.perf_counter() - start
+
+    def _record(self, rewards: np.ndarray, dones: np.ndarray, start: float) -> None:
         self.relabelled += rewards.size
         self.flushes += 1
         if self.stats is not None:
@@ -178,7 +242,6 @@ class Relabelling:
                 if self.stats is not None:
                     self.stats.vlm_returns.append(float(self._running[env]))
                 self._running[env] = 0.0
-        return rewards
 
 
 class _RelabelMixin:
@@ -204,6 +267,7 @@ class _RelabelMixin:
         if getattr(self, "relabelling", None) is not None:
             self.relabelling.discard()  # no-op after a flush, which collected them
         self._pending = RolloutFrames(self.n_envs)  # frames of the waiting steps
+        self._pending_obs: list[np.ndarray] = []  # post-step observations (learned inputs)
         self._pending_rows: list[int] = []  # buffer row each waiting step is stored in
         self._pending_flags: list[tuple[np.ndarray, ...]] = []  # (start, done, terminal, r_env)
         if not hasattr(self, "_next_start"):
@@ -225,6 +289,19 @@ class _RelabelMixin:
                 "reward_mode batched: the env returned no info['vlm_frame']; wrap it with "
                 "VLMReward(mode='deferred')"
             )
+        if self._wants_observations and any(
+            o is None for o in frames_from_infos(infos, self.n_envs, OBSERVATION_KEY)
+        ):
+            raise ConfigError(
+                "reward.learned.inputs observation: the env returned no "
+                "info['vlm_observation']; wrap it with VLMReward(mode='deferred', "
+                "keep_observation=True)"
+            )
+
+    @property
+    def _wants_observations(self) -> bool:
+        learned = self.relabelling.learned if self.relabelling is not None else None
+        return learned is not None and not learned.scores_frames
 
     def _hold(self, row: int, infos: Any, dones: np.ndarray) -> None:
         done = np.asarray(dones, bool).reshape(self.n_envs)
@@ -232,6 +309,10 @@ class _RelabelMixin:
         env_reward = np.array([float(i.get("env_reward", 0.0)) for i in infos])
         self._pending.add(infos)
         self.relabelling.offer(self._pending)  # type: ignore[union-attr]  # checked on add
+        if self._wants_observations:
+            self._pending_obs.append(np.stack(
+                frames_from_infos(infos, self.n_envs, OBSERVATION_KEY)  # type: ignore[arg-type]
+            ))
         self._pending_rows.append(row)
         self._pending_flags.append((self._next_start.copy(), done, done & ~truncated, env_reward))
         self._next_start = done.copy()  # SB3 VecEnvs reset a finished env within the step
@@ -247,16 +328,60 @@ class _RelabelMixin:
         starts, ends, terminals, env_rewards = (np.stack(a) for a in zip(*self._pending_flags,
                                                                        strict=True))
         flags = Steps(np.zeros(0, int), starts, ends, terminals, env_rewards)
-        rewards = self.relabelling.rewards(self._pending, flags)
-        delta = rewards - self.relabelling.placeholder_reward
-        self.rewards[np.asarray(self._pending_rows)] += delta.astype(self.rewards.dtype)
+        rows = np.asarray(self._pending_rows)
+        relabelling = self.relabelling
+        if relabelling.learned is not None:
+            obs = np.stack(self._pending_obs) if self._pending_obs else None
+            rewards, inputs, queried = relabelling.learned_rewards(self._pending, obs, flags)
+            self._keep_learned(rows, inputs, rewards, queried)
+        else:
+            rewards = relabelling.rewards(self._pending, flags)
+        delta = rewards - relabelling.placeholder_reward
+        self.rewards[rows] += delta.astype(self.rewards.dtype)
         self._clear_pending()
+        relabelling.after_flush(self)
         return n
+
+    def _keep_learned(self, rows: np.ndarray, inputs: np.ndarray, rewards: np.ndarray,
+                      queried: np.ndarray) -> None:
+        """Store the learned-model inputs of ``rows`` with the rewards written and the VLM
+        mask, for :meth:`recompute_learned` (allocated on first use; numpy commits the pages
+        of a big replay buffer only as rows are filled)."""
+        if getattr(self, "_learned_inputs", None) is None or (
+            self._learned_inputs.shape[2:] != inputs.shape[2:]
+        ):
+            size = (self.buffer_size, self.n_envs)
+            self._learned_inputs = np.zeros((*size, *inputs.shape[2:]), inputs.dtype)
+            self._learned_values = np.zeros(size, np.float32)
+            self._learned_queried = np.zeros(size, bool)
+            self._learned_valid = np.zeros(self.buffer_size, bool)
+        self._learned_inputs[rows] = inputs
+        self._learned_values[rows] = rewards
+        self._learned_queried[rows] = queried
+        self._learned_valid[rows] = True
+
+    def recompute_learned(self, learned: LearnedReward) -> int:
+        """Rewrite every stored reward that is not a VLM label with ``learned.predict``;
+        returns how many. The difference is added, so bootstraps SB3 added are kept."""
+        valid = getattr(self, "_learned_valid", None)
+        if valid is None or not valid.any():
+            return 0
+        rows = np.flatnonzero(valid)
+        inputs = self._learned_inputs[rows]
+        predicted = learned.predict(inputs.reshape(-1, *inputs.shape[2:])).reshape(
+            len(rows), self.n_envs)
+        old = self._learned_values[rows]
+        new = np.where(self._learned_queried[rows], old, predicted).astype(np.float32)
+        self.rewards[rows] += (new - old).astype(self.rewards.dtype)
+        self._learned_values[rows] = new
+        return int((~self._learned_queried[rows]).sum())
 
     def reset(self) -> None:
         """Drop waiting frames with the data they belong to (a rollout SB3 discards)."""
         super().reset()  # type: ignore[misc]
         self._clear_pending()  # also runs inside RolloutBuffer.__init__, after n_envs is set
+        if getattr(self, "_learned_valid", None) is not None:
+            self._learned_valid[:] = False  # those rows are free again
 
     def __getstate__(self) -> dict[str, Any]:
         self.flush()  # a saved buffer holds real rewards only

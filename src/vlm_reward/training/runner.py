@@ -16,6 +16,7 @@ from typing import Any
 from vlm_reward.config import RunConfig, validate_run_config
 from vlm_reward.errors import ConfigError, DependencyNotInstalled
 from vlm_reward.factory import build_reward_model
+from vlm_reward.learned import LearnedReward, build_learned_reward
 from vlm_reward.run_dir import RunDir
 from vlm_reward.training.validation import check_algorithm_fits_env
 
@@ -166,7 +167,8 @@ def _results(
         "env_id": cfg.env.id,
         "algorithm": cfg.algorithm.name,
         "seed": cfg.seed,
-        "reward": "ground_truth" if not cfg.uses_vlm else "vlm",
+        "reward": "ground_truth" if not cfg.uses_vlm else (
+            "vlm" if cfg.reward.learned is None else "learned"),  # type: ignore[union-attr]
         "reward_mode": cfg.reward_mode if cfg.uses_vlm else None,
         "total_steps": cfg.total_steps,
         "num_timesteps": int(model.num_timesteps),
@@ -184,6 +186,18 @@ def _results(
         "eval": final_eval,
         "checkpoint": None,
         "relabelled_frames": None,
+    }
+
+
+def _learned_results(learned: LearnedReward, relabel: Any, run: RunDir) -> dict[str, Any]:
+    """``results["learned"]``: query totals and agreement of the learned reward (whole run;
+    model updates and recomputed rewards of this segment)."""
+    return {
+        "kind": learned.kind,
+        **learned.metrics(),
+        "segment_model_updates": relabel.model_updates if relabel is not None else 0,
+        "segment_recomputed_rewards": relabel.recomputed if relabel is not None else 0,
+        "file": run.relative(run.learned_reward_path),
     }
 
 
@@ -215,8 +229,12 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
     _seed_everything(cfg.seed + (listed[0].steps if listed else 0))  # no replayed noise
 
     reward_model = build_reward_model(cfg.reward, cfg.env) if cfg.uses_vlm else None  # type: ignore[arg-type]
+    learned = None
     try:
         env = make_vec_env(cfg, reward_model)
+        if reward_model is not None and cfg.reward.learned is not None:  # type: ignore[union-attr]
+            learned = build_learned_reward(cfg.reward, reward_model, cfg.seed,  # type: ignore[arg-type]
+                                           env.observation_space)
         eval_env = make_eval_env(cfg, reward_model)
         wandb_run = _init_wandb(cfg, run.path, resume_run)
     except BaseException:
@@ -236,8 +254,11 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         if resume_run:
             restored = load_checkpoint(run, algo_cls, env=env, device=cfg.device,
                                        need_replay_buffer=cfg.logging.save_replay_buffer,
-                                       **buffers)
+                                       need_learned=learned is not None, **buffers)
             model = restored.model
+            if learned is not None:
+                assert restored.learned is not None  # need_learned: loaded or refused
+                learned.load_state_dict(restored.learned["state"])
             done_steps = restored.checkpoint.steps
             if done_steps != listed[0].steps:  # fell back to an older checkpoint
                 _seed_everything(cfg.seed + done_steps)
@@ -253,10 +274,11 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         model.set_logger(sb3_logger)
 
         stop = StopFlag()
-        relabel = (Relabelling(reward_model, stats, embed_ahead=_embed_ahead(cfg, reward_model))
+        relabel = (Relabelling(reward_model, stats, learned=learned,  # type: ignore[arg-type]
+                               embed_ahead=learned is None and _embed_ahead(cfg, reward_model))
                    if batched else None)
         relabel_callbacks = relabel.attach(model) if relabel is not None else []
-        metrics = Metrics(stats)
+        metrics = Metrics(stats, learned.metrics if learned is not None else None)
         seed_eval = cfg.seed + 10_000
         evaluator = EvalEvery(
             eval_env, run, cfg.logging.eval_every, cfg.logging.video_every,
@@ -273,7 +295,7 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         checkpoints = CheckpointEvery(
             run, cfg.logging.checkpoint_every, cfg.logging.save_replay_buffer,
             before_save=relabel.flush if relabel is not None else None,
-            state=run_state,
+            state=run_state, learned=learned,
         )
         # off-policy runs stop exactly at total_steps; on-policy ones finish their rollout
         stopper = StopOnFlag(
@@ -312,6 +334,9 @@ def _run(cfg: RunConfig, run: RunDir, resume_run: bool) -> dict[str, Any]:
         results["resumed_from"] = stats.resumed_from
         results["checkpoint"] = run.relative(checkpoint.model)
         results["relabelled_frames"] = relabelled()
+        if learned is not None:
+            run.publish_learned(checkpoint)
+            results["learned"] = _learned_results(learned, relabel, run)
         run.write_results(results)
         return results
     finally:

@@ -86,3 +86,7 @@ def check_algorithm_fits_env(cfg: RunConfig) -> None:
     check_algorithm_spaces(cfg.algorithm, action_space, observation_space, cfg.env.id)
     if cfg.uses_vlm:
         check_reward_fits_episode(cfg.reward, max_steps)  # type: ignore[arg-type]
+        if cfg.reward.learned is not None:  # type: ignore[union-attr]
+            from vlm_reward.learned.build import observation_shape
+
+            observation_shape(cfg.reward.learned, observation_space)  # type: ignore[union-attr]
