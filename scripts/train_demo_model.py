@@ -22,11 +22,21 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=TrainArgs.batch_size)
     p.add_argument("--lr", type=float, default=TrainArgs.lr)
     p.add_argument("--threads", type=int, default=TrainArgs.threads, help="torch CPU threads")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this demo-model folder's weights (a fine-tuning stage)")
+    p.add_argument("--angle-scale", type=float, default=TrainArgs.angle_scale,
+                   help="pole-angle difference (rad) that is one unit of caption distance")
+    p.add_argument("--no-mirror", action="store_true",
+                   help="do not add left-right mirrored CartPole frames")
+    p.add_argument("--kernel", choices=("laplace", "gauss"), default=TrainArgs.kernel,
+                   help="soft-target shape over the state distance")
     a = p.parse_args()
     summary = train_demo_model(TrainArgs(out=a.out, seed=a.seed, steps=a.steps,
                                          states_per_scene=a.states_per_scene,
                                          batch_size=a.batch_size, threads=a.threads,
-                                         lr=a.lr))
+                                         lr=a.lr, mirror=not a.no_mirror,
+                                         kernel=a.kernel, init=a.init,
+                                         angle_scale=a.angle_scale))
     losses = summary.pop("losses")
     summary["loss_first"], summary["loss_last10"] = losses[0], sum(losses[-10:]) / 10
     print(json.dumps(summary, indent=2))
