@@ -4,7 +4,11 @@ Frames come from this project's CartPole and MountainCar renders (true states sa
 random), captions from :mod:`vlm_reward.demo.captions`. Targets are soft: a caption counts as a
 partial positive for every frame whose true state is close to the caption's own state, so the
 learnt similarity falls off smoothly with the distance in state (reward shaping), not in steps.
-The result is saved in open_clip's ``local-dir`` format and loads like any user checkpoint.
+The bundled model is two runs of :func:`train_demo_model`: broad Gaussian targets from a random
+initialisation, then a short fine-tuning stage (``init``) with sharp Laplace targets and
+left-right mirrored CartPole frames, which places the upright peak within a few degrees of 0
+wherever the cart stands (docs/demo_model_card.md). The result is saved in open_clip's
+``local-dir`` format and loads like any user checkpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vlm_reward.atomic import atomic_open, atomic_write_json
+from vlm_reward.errors import ConfigError
 
 __all__ = [
     "DEMO_MODEL_CFG", "DEMO_PREPROCESS_CFG", "TrainArgs", "build_dataset", "caption_distance",
@@ -57,11 +62,18 @@ class TrainArgs:
     (x -> -x, angle -> -angle) and a caption written for it, so the angle response is symmetric"""
     init: Path | None = None
     """start from the weights of this demo-model folder instead of a random initialisation"""
-    angle_scale: float = 0.1
+    angle_scale: float = 0.06
     """pole-angle difference (radians) that counts as one unit of caption distance"""
     kernel: str = "laplace"
     """soft-target shape over the state distance d: "laplace" exp(-d) keeps a cusp at the
     caption's state (a sharp peak), "gauss" exp(-d^2) is flat at the top"""
+
+    def __post_init__(self) -> None:
+        if self.kernel not in ("laplace", "gauss"):
+            raise ConfigError(f"kernel: expected 'laplace' or 'gauss', got {self.kernel!r}")
+        if self.angle_scale <= 0:
+            raise ConfigError(f"angle_scale: expected a positive angle in radians, "
+                              f"got {self.angle_scale}")
 
 
 def caption_distance(
