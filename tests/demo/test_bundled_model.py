@@ -5,7 +5,9 @@ import pytest
 
 from vlm_reward.demo.captions import HELDOUT_PROMPTS
 from vlm_reward.demo.heldout import (
+    PEAK_CART_POSITIONS,
     cartpole_angle_sweep,
+    cartpole_peak_angles,
     cartpole_position_sweep,
     mountaincar_position_sweep,
     retrieval_accuracy,
@@ -32,6 +34,12 @@ def test_cartpole_reward_peaks_at_upright(demo_embedder, prompt):
     assert np.corrcoef(np.abs(angles), r)[0, 1] < -0.8
     upright, fallen = r[np.abs(angles) < 0.1].mean(), r[np.abs(np.abs(angles) - np.pi / 2) < 0.1]
     assert upright - fallen.mean() > 0.3
+
+
+def test_cartpole_reward_peaks_within_5_degrees_of_upright_wherever_the_cart_is(demo_embedder):
+    peaks = cartpole_peak_angles(demo_embedder, HELDOUT_PROMPTS["cartpole_goal"][0])
+    assert sorted(peaks) == sorted(PEAK_CART_POSITIONS)
+    assert all(abs(deg) <= 5.0 for deg in peaks.values()), peaks
 
 
 def test_cartpole_reward_ignores_where_the_cart_is(demo_embedder):

@@ -51,3 +51,13 @@ def test_cart_position_only_matters_for_captions_that_mention_the_cart():
     assert d_with_cart[0, 1] > 1.0  # opposite ends of the track: a different class
     assert np.isinf(d_pole_only[0, 2]) and np.isinf(d_pole_only[2, 0])  # across scenes
     assert d_pole_only[2, 2] == 0.0
+
+
+def test_angle_scale_sets_the_unit_of_pole_angle_distance():
+    from vlm_reward.demo.model_training import caption_distance
+
+    scene = np.array([0, 0])
+    states = np.array([[0.0, 0, 0.0, 0], [1.0, 0, 0.12, 0]])
+    no_cart = np.array([False, False])
+    assert np.isclose(caption_distance(scene, states, scene, states, no_cart, 0.06)[0, 1], 2.0)
+    assert np.isclose(caption_distance(scene, states, scene, states, no_cart, 0.24)[0, 1], 0.5)

@@ -13,10 +13,13 @@ import numpy as np
 
 from vlm_reward.atomic import atomic_open, atomic_write_json
 
-__all__ = ["cartpole_angle_sweep", "cartpole_position_sweep", "evaluate_demo_model",
-           "mountaincar_position_sweep", "retrieval_accuracy", "scene_frames", "scene_rewards"]
+__all__ = ["PEAK_CART_POSITIONS", "cartpole_angle_sweep", "cartpole_peak_angles",
+           "cartpole_position_sweep", "evaluate_demo_model", "mountaincar_position_sweep",
+           "retrieval_accuracy", "scene_frames", "scene_rewards"]
 
 HELDOUT_SEED = 12345
+PEAK_CART_POSITIONS: tuple[float, ...] = (-1.0, 0.0, 1.0)
+"""cart positions at which the upright prompt's reward peak is located"""
 # one held-out phrasing per class, for retrieval
 RETRIEVAL_PROMPTS = {
     "cartpole": {
@@ -62,6 +65,18 @@ def cartpole_angle_sweep(embedder: Any, prompts: list[str], n: int = 73, x: floa
     angles = np.linspace(-np.pi, np.pi, n)
     states = np.stack([np.full(n, x), np.zeros(n), angles, np.zeros(n)], axis=1)
     return angles, scene_rewards(embedder, "cartpole", states, prompts)
+
+
+def cartpole_peak_angles(embedder: Any, prompt: str,
+                         xs: tuple[float, ...] = PEAK_CART_POSITIONS) -> dict[float, float]:
+    """Angle (degrees, 1-degree grid over the full circle) where ``prompt``'s reward peaks, for
+    the cart at each of ``xs``: a pose prompt that ignores the cart must peak at the same pose
+    wherever the cart stands."""
+    peaks = {}
+    for x in xs:
+        angles, r = cartpole_angle_sweep(embedder, [prompt], n=361, x=x)
+        peaks[x] = float(np.round(np.degrees(angles[np.argmax(r)]), 6))
+    return peaks
 
 
 def cartpole_position_sweep(embedder: Any, prompts: list[str], n: int = 9, theta: float = 0.0):
@@ -115,7 +130,8 @@ def evaluate_demo_model(spec: str = "demo", out_dir: Path | None = None) -> dict
     emb = load_model(spec, device="cpu", precision="fp32")
     res: dict[str, Any] = retrieval_accuracy(emb)
     angles, r_cp = cartpole_angle_sweep(emb, HELDOUT_PROMPTS["cartpole_goal"][:1])
-    res["cartpole/argmax_angle_rad"] = float(angles[np.argmax(r_cp)])
+    for x, deg in cartpole_peak_angles(emb, HELDOUT_PROMPTS["cartpole_goal"][0]).items():
+        res[f"cartpole/argmax_angle_deg_at_x={x:+g}"] = deg
     res["cartpole/corr_reward_vs_abs_angle"] = float(np.corrcoef(np.abs(angles), r_cp)[0, 1])
     res["cartpole/reward_upright_minus_fallen"] = float(
         r_cp[np.abs(angles) < 0.1].mean() - r_cp[np.abs(np.abs(angles) - np.pi / 2) < 0.1].mean()

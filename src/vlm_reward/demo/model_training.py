@@ -4,7 +4,11 @@ Frames come from this project's CartPole and MountainCar renders (true states sa
 random), captions from :mod:`vlm_reward.demo.captions`. Targets are soft: a caption counts as a
 partial positive for every frame whose true state is close to the caption's own state, so the
 learnt similarity falls off smoothly with the distance in state (reward shaping), not in steps.
-The result is saved in open_clip's ``local-dir`` format and loads like any user checkpoint.
+The bundled model is two runs of :func:`train_demo_model`: broad Gaussian targets from a random
+initialisation, then a short fine-tuning stage (``init``) with sharp Laplace targets and
+left-right mirrored CartPole frames, which places the upright peak within a few degrees of 0
+wherever the cart stands (docs/demo_model_card.md). The result is saved in open_clip's
+``local-dir`` format and loads like any user checkpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from vlm_reward.atomic import atomic_open, atomic_write_json
+from vlm_reward.errors import ConfigError
 
 __all__ = [
     "DEMO_MODEL_CFG", "DEMO_PREPROCESS_CFG", "TrainArgs", "build_dataset", "caption_distance",
@@ -52,15 +57,34 @@ class TrainArgs:
     lr: float = 3e-4
     threads: int = 1
     """torch threads; 1 is fastest on a shared, oversubscribed CPU"""
+    mirror: bool = True
+    """flip half of each batch's CartPole frames left-right with the mirrored state
+    (x -> -x, angle -> -angle) and a caption written for it, so the angle response is symmetric"""
+    init: Path | None = None
+    """start from the weights of this demo-model folder instead of a random initialisation"""
+    angle_scale: float = 0.06
+    """pole-angle difference (radians) that counts as one unit of caption distance"""
+    kernel: str = "laplace"
+    """soft-target shape over the state distance d: "laplace" exp(-d) keeps a cusp at the
+    caption's state (a sharp peak), "gauss" exp(-d^2) is flat at the top"""
+
+    def __post_init__(self) -> None:
+        if self.kernel not in ("laplace", "gauss"):
+            raise ConfigError(f"kernel: expected 'laplace' or 'gauss', got {self.kernel!r}")
+        if self.angle_scale <= 0:
+            raise ConfigError(f"angle_scale: expected a positive angle in radians, "
+                              f"got {self.angle_scale}")
 
 
 def caption_distance(
     img_scene: np.ndarray, img_states: np.ndarray,
     cap_scene: np.ndarray, cap_states: np.ndarray, cap_mentions_cart: np.ndarray,
+    angle_scale: float = 0.25,
 ) -> np.ndarray:
     """Distance (n_images, n_captions) from each frame's true state to what each caption says.
 
-    Scaled so that ~1 means "a different class"; infinite across scenes. A CartPole caption is
+    Pole angles are divided by ``angle_scale`` (radians), cart offsets by 1.5 and car
+    positions by 0.15; infinite across scenes. A CartPole caption is
     only compared on the cart position when it mentions the cart, so "the pole is upright" is a
     positive for upright poles wherever the cart stands.
     """
@@ -69,7 +93,7 @@ def caption_distance(
     if ci.any() and cc.any():
         dth = np.angle(np.exp(1j * (img_states[ci, 2][:, None] - cap_states[cc, 2][None, :])))
         dx = (img_states[ci, 0][:, None] - cap_states[cc, 0][None, :]) * cap_mentions_cart[cc]
-        d[np.ix_(ci, cc)] = np.sqrt((dth / 0.25) ** 2 + (dx / 1.5) ** 2)
+        d[np.ix_(ci, cc)] = np.sqrt((dth / angle_scale) ** 2 + (dx / 1.5) ** 2)
     mi, mc = img_scene == 1, cap_scene == 1
     if mi.any() and mc.any():
         d[np.ix_(mi, mc)] = np.abs(img_states[mi, 0][:, None] - cap_states[mc, 0][None, :]) / 0.15
@@ -122,6 +146,10 @@ def train_demo_model(args: TrainArgs) -> dict:
     images, scene_ids, states = build_dataset(args.states_per_scene, args.seed)
     t_data = time.time() - t0
     model = open_clip.CLIP(**DEMO_MODEL_CFG)
+    if args.init is not None:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(Path(args.init) / "open_clip_model.safetensors"))
     model.token_embedding.sparse = True  # only the few caption tokens get gradients
     tokenizer = open_clip.get_tokenizer("ViT-B-32", context_length=32)
     vocab = sorted(all_training_captions())
@@ -140,22 +168,29 @@ def train_demo_model(args: TrainArgs) -> dict:
         task = progress.add_task("training demo model", total=args.steps)
         for _step in range(args.steps):
             idx = rng.choice(len(images), args.batch_size, replace=False)
+            batch, batch_states = images[idx], states[idx].copy()
+            if args.mirror:
+                flip = (scene_ids[idx] == 0) & (rng.random(len(idx)) < 0.5)
+                batch = _mirror(batch, flip)
+                batch_states[flip, 0] *= -1
+                batch_states[flip, 2] *= -1
             caps, mentions_cart = [], np.zeros(len(idx), dtype=bool)
             for k, i in enumerate(idx):
                 if scene_ids[i] == 0:
-                    cap, mentions_cart[k] = cartpole_caption_parts(states[i], rng)
+                    cap, mentions_cart[k] = cartpole_caption_parts(batch_states[k], rng)
                 else:
-                    cap = mountaincar_caption(states[i, :2], rng)
+                    cap = mountaincar_caption(batch_states[k, :2], rng)
                 caps.append(cap)
             # caption k was written for frame k; other frames in the batch are soft positives
             # in proportion to how well the caption fits their true state
-            dist = caption_distance(scene_ids[idx], states[idx], scene_ids[idx], states[idx],
-                                    mentions_cart)
+            dist = caption_distance(scene_ids[idx], batch_states, scene_ids[idx], batch_states,
+                                    mentions_cart, args.angle_scale)
             dist = torch.from_numpy(dist)
-            target_img = torch.softmax(-(dist**2), dim=1)  # each frame over the captions
-            target_txt = torch.softmax(-(dist.T**2), dim=1)  # each caption over the frames
+            penalty = dist if args.kernel == "laplace" else dist**2
+            target_img = torch.softmax(-penalty, dim=1)  # each frame over the captions
+            target_txt = torch.softmax(-penalty.T, dim=1)  # each caption over the frames
             tokens = vocab_tokens[[token_row[c] for c in caps]]
-            img_f, txt_f, scale = model(images[idx], tokens)
+            img_f, txt_f, scale = model(batch, tokens)
             logits = scale * img_f @ txt_f.T
             loss = 0.5 * (
                 -(target_img * F.log_softmax(logits, 1)).sum(1).mean()
@@ -177,6 +212,16 @@ def train_demo_model(args: TrainArgs) -> dict:
     _save(model, args.out)
     return {"losses": losses, "data_seconds": t_data, "total_seconds": time.time() - t0,
             "args": {k: str(v) for k, v in vars(args).items()}}
+
+
+def _mirror(images, rows: np.ndarray):
+    """``images`` (n, C, H, W) with the frames in ``rows`` flipped left-right (a copy)."""
+    import torch
+
+    out = images.clone()
+    sel = torch.from_numpy(np.flatnonzero(rows))
+    out[sel] = torch.flip(images[sel], dims=[3])
+    return out
 
 
 def _save(model, out: Path) -> None:
