@@ -108,6 +108,27 @@ def test_deferred_batch_equals_per_step(env_id, reward_model):
     assert len(deferred.episode_frames) == 0
 
 
+def test_deferred_episode_rewards_carry_env_rewards_for_a_mix(tiny_embedder):
+    """A mix with the env's reward and shaping gives the same rewards deferred as per step."""
+    from vlm_reward.reward import GoalBaselineReward, RewardMix
+
+    def model():
+        family = GoalBaselineReward.from_prompts(tiny_embedder, "a pole pointing straight up")
+        return RewardModel(tiny_embedder, family,
+                           RewardMix(vlm_weight=0.5, env_weight=1.0, shaping_gamma=0.9))
+
+    per_step = VLMReward(gym.make("Acrobot-v1", render_mode="rgb_array"), model())
+    deferred = VLMReward(gym.make("Acrobot-v1", render_mode="rgb_array"), model(),
+                         mode="deferred")
+    actions, _ = _twin_steps("Acrobot-v1", 6)
+    per_step.reset(seed=3)
+    deferred.reset(seed=3)
+    expected = [per_step.step(a)[1] for a in actions]
+    for a in actions:
+        deferred.step(a)
+    np.testing.assert_allclose(deferred.episode_rewards(), expected, atol=1e-5)
+
+
 def test_wrapper_records_constructor_args(reward_model):
     env = VLMReward(gym.make("Pendulum-v1", render_mode="rgb_array"), reward_model, "deferred")
     assert env.spec is not None

@@ -110,6 +110,8 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self.keep_episode_frames = keep_episode_frames
         self.keep_observation = keep_observation
         self.episode_frames = FrameBuffer()
+        self._episode_env_rewards: list[float] = []  # beside episode_frames, for reward mixes
+        self._episode_terminated = False
         self.inference_seconds = 0.0
         self._env_id = env_id
         self._episode_start = True
@@ -123,6 +125,8 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
     ) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(seed=seed, options=options)
         self.episode_frames.clear()
+        self._episode_env_rewards.clear()
+        self._episode_terminated = False
         self._episode_start = True
         return obs, info
 
@@ -153,6 +157,8 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
             info[OBSERVATION_KEY] = np.array(obs, copy=True)
         if self.keep_episode_frames:
             self.episode_frames.append(frame)
+            self._episode_env_rewards.append(float(env_reward))
+            self._episode_terminated = bool(terminated)
         return obs, self.placeholder_reward, terminated, truncated, info
 
     def episode_rewards(self) -> np.ndarray:
@@ -173,7 +179,9 @@ class VLMReward(gym.Wrapper, gym.utils.RecordConstructorArgs):
         if self.reward_model.needs_steps:
             n = len(frames)
             ends = np.arange(n) == n - 1
-            steps = Steps(np.full(n, id(self)), np.arange(n) == 0, ends, np.zeros(n, bool))
+            steps = Steps(np.full(n, id(self)), np.arange(n) == 0, ends,
+                          ends & self._episode_terminated,
+                          np.asarray(self._episode_env_rewards, np.float32))
             rewards = self.reward_model.step_rewards(frames, steps)
         else:
             rewards = self.reward_model.rewards(frames)
