@@ -100,12 +100,16 @@ def test_all_names_exported() -> None:
         assert hasattr(device_mod, name)
 
 
-@pytest.mark.parametrize(("threads", "expected"), [(1, 64), (2, 128), (3, 192), (16, 256)])
-def test_default_batch_size_follows_cpu_threads(threads: int, expected: int) -> None:
+@pytest.mark.parametrize(("threads", "dtype", "expected"), [
+    (1, torch.bfloat16, 64), (2, torch.bfloat16, 128), (3, torch.bfloat16, 192),
+    (16, torch.bfloat16, 256), (1, torch.float32, 32), (2, torch.float32, 64),
+    (4, torch.float32, 128), (2, None, 64),
+])
+def test_default_batch_size_follows_threads_and_element_size(threads, dtype, expected) -> None:
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(threads)
-        assert default_batch_size(torch.device("cpu")) == expected
+        assert default_batch_size(torch.device("cpu"), dtype) == expected
     finally:
         torch.set_num_threads(old)
 
@@ -118,5 +122,7 @@ def test_load_model_without_batch_size_uses_the_default(tiny_clip_dir) -> None:
     from vlm_reward import load_model
 
     emb = load_model(str(tiny_clip_dir), device="cpu", precision="fp32")
-    assert emb.batch_size == default_batch_size(torch.device("cpu"))
+    assert emb.batch_size == default_batch_size(torch.device("cpu"), torch.float32)
+    bf16 = load_model(str(tiny_clip_dir), device="cpu", precision="bf16")
+    assert bf16.batch_size == default_batch_size(torch.device("cpu"), torch.bfloat16)
     assert load_model(str(tiny_clip_dir), device="cpu", batch_size=3).batch_size == 3

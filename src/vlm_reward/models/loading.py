@@ -96,9 +96,9 @@ def load_model(
         raise ConfigError(f"batch_size: expected a positive integer, got {batch_size!r}")
     parsed = parse_spec(spec)
     dev = resolve_device(device)
-    if batch_size is None:
-        batch_size = default_batch_size(dev)
     dtype = resolve_precision(precision, dev)
+    if batch_size is None:
+        batch_size = default_batch_size(dev, dtype)
     resolver = _BUILTIN.get(parsed.kind) or BACKENDS.get(parsed.kind)
     if resolver is None:  # a ModelSpec kind that no resolver serves: a bug, not a user mistake
         raise ModelNotFoundError(
