@@ -100,16 +100,21 @@ def test_all_names_exported() -> None:
         assert hasattr(device_mod, name)
 
 
-@pytest.mark.parametrize(("threads", "dtype", "expected"), [
-    (1, torch.bfloat16, 64), (2, torch.bfloat16, 128), (3, torch.bfloat16, 192),
-    (16, torch.bfloat16, 256), (1, torch.float32, 32), (2, torch.float32, 64),
-    (4, torch.float32, 128), (2, None, 64),
+@pytest.mark.parametrize(("threads", "dtype", "elements", "expected"), [
+    # ViT-B-32 (50 tokens x 768; also the size assumed when a tower reports none)
+    (1, torch.bfloat16, None, 64), (2, torch.bfloat16, 50 * 768, 128),
+    (3, torch.bfloat16, None, 192), (16, torch.bfloat16, None, 256),
+    (1, torch.float32, None, 32), (2, torch.float32, None, 64), (2, None, None, 64),
+    # ViT-B-16 (197 x 768) and ViT-L-14 (257 x 1024): fewer frames for more tokens
+    (2, torch.bfloat16, 197 * 768, 32), (2, torch.bfloat16, 257 * 1024, 18),
+    (2, torch.float32, 257 * 1024, 8), (1, torch.float32, 257 * 1664, 4),
 ])
-def test_default_batch_size_follows_threads_and_element_size(threads, dtype, expected) -> None:
+def test_default_batch_size_keeps_activation_bytes_per_thread(threads, dtype, elements,
+                                                              expected) -> None:
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(threads)
-        assert default_batch_size(torch.device("cpu"), dtype) == expected
+        assert default_batch_size(torch.device("cpu"), dtype, elements) == expected
     finally:
         torch.set_num_threads(old)
 
@@ -122,7 +127,22 @@ def test_load_model_without_batch_size_uses_the_default(tiny_clip_dir) -> None:
     from vlm_reward import load_model
 
     emb = load_model(str(tiny_clip_dir), device="cpu", precision="fp32")
-    assert emb.batch_size == default_batch_size(torch.device("cpu"), torch.float32)
+    pos = emb.model.visual.positional_embedding  # the tiny ViT's tokens x width
+    assert emb.frame_elements == pos.shape[0] * pos.shape[1]
+    assert emb.batch_size == default_batch_size(torch.device("cpu"), torch.float32,
+                                                emb.frame_elements)
     bf16 = load_model(str(tiny_clip_dir), device="cpu", precision="bf16")
-    assert bf16.batch_size == default_batch_size(torch.device("cpu"), torch.bfloat16)
+    assert bf16.batch_size == default_batch_size(torch.device("cpu"), torch.bfloat16,
+                                                 bf16.frame_elements)
     assert load_model(str(tiny_clip_dir), device="cpu", batch_size=3).batch_size == 3
+
+
+def test_hf_tower_reports_patches_times_width(tmp_path) -> None:
+    from tiny_models import save_tiny_hf_clip
+    from vlm_reward import load_model
+
+    emb = load_model(f"hf:{save_tiny_hf_clip(tmp_path / 'hf')}", device="cpu", precision="fp32")
+    vc = emb.model.config.vision_config
+    assert emb.frame_elements == (vc.image_size // vc.patch_size) ** 2 * vc.hidden_size
+    assert emb.batch_size == default_batch_size(torch.device("cpu"), torch.float32,
+                                                emb.frame_elements)

@@ -75,23 +75,37 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
 
 # Frames per image-tower forward pass when the user sets none (see default_batch_size).
 GPU_BATCH_SIZE = 256
-CPU_FRAME_BYTES_PER_THREAD = 128  # frames per intra-op thread x bytes per element
-CPU_BATCH_RANGE = (32, 256)
+#: residual-stream elements of one frame in ViT-B-32 (50 tokens x width 768): the size
+#: assumed for towers that do not report theirs
+VIT_B_32_FRAME_ELEMENTS = 50 * 768
+#: activation bytes per intra-op thread at which the CPU share of the ceiling peaks
+#: (64 bf16 ViT-B-32 frames per thread, measured by ``benchmarks.scale_curve``)
+CPU_ACTIVATION_BYTES_PER_THREAD = 64 * VIT_B_32_FRAME_ELEMENTS * 2
+CPU_BATCH_RANGE = (4, 256)
 
 
-def default_batch_size(device: torch.device, dtype: torch.dtype | None = None) -> int:
+def default_batch_size(device: torch.device, dtype: torch.dtype | None = None,
+                       frame_elements: int | None = None) -> int:
     """Frames per forward pass when the user sets none: the one place this is decided.
 
     GPUs need large batches to fill their cores: 256. On CPU the image tower's share of the
     matmul ceiling grows with the batch until one thread's activations outgrow its share of
-    the cache, and then falls: measured (``benchmarks.scale_curve``, ViT-B-32, 2 threads) the
-    peak is at 128 frames in bf16 and at 64 in fp32, i.e. the same activation bytes per
-    thread. So it is ``128 / bytes per element`` frames per thread (64 in bf16, 32 in fp32;
-    ``dtype`` None counts as fp32), clamped to 32-256.
+    the cache, and then falls. Measured with ``benchmarks.scale_curve`` on 2 threads, the
+    peak sits at the same activation bytes per thread for every model and element size:
+    ViT-B-32 (50 tokens x 768) at 64 frames per thread in bf16 and 32 in fp32, ViT-B-16
+    (197 x 768) at 16 in bf16, ViT-L-14 (257 x 1024) at 4-8. So the batch holds
+    ``CPU_ACTIVATION_BYTES_PER_THREAD`` of residual stream per thread, clamped to 4-256.
+
+    Args:
+        device: where the tower runs.
+        dtype: its compute dtype (``None``: fp32).
+        frame_elements: residual-stream elements per frame (tokens x width, see
+            :attr:`vlm_reward.models.base.Embedder.frame_elements`); ``None``: ViT-B-32's.
     """
     if device.type != "cpu":
         return GPU_BATCH_SIZE
     itemsize = torch.empty((), dtype=dtype or torch.float32).element_size()
+    frame_bytes = (frame_elements or VIT_B_32_FRAME_ELEMENTS) * itemsize
+    per_thread = max(1, CPU_ACTIVATION_BYTES_PER_THREAD // frame_bytes)
     low, high = CPU_BATCH_RANGE
-    per_thread = max(1, CPU_FRAME_BYTES_PER_THREAD // itemsize)
     return max(low, min(high, per_thread * torch.get_num_threads()))

@@ -85,6 +85,15 @@ class Embedder(abc.ABC):
         self._text_cache: dict[str, torch.Tensor] = {}
         self.image_calls = 0  # forward passes of the image tower, for tests and profiling
 
+    @property
+    def frame_elements(self) -> int | None:
+        """Residual-stream elements one frame occupies in the image tower (tokens x width).
+
+        It sizes the default CPU batch (:func:`vlm_reward.device.default_batch_size`): a
+        tower with more tokens per frame needs fewer frames per batch. ``None``: unknown.
+        """
+        return None
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(name={self.name!r}, device={self.device}, "

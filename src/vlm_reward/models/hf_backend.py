@@ -75,6 +75,16 @@ class TransformersEmbedder(Embedder):
         scale = getattr(self.model, "logit_scale", None)
         return None if scale is None else float(torch.as_tensor(scale).detach().float().exp())
 
+    @property
+    def frame_elements(self) -> int | None:
+        """Patches x hidden size of the vision tower, from its config."""
+        vc = getattr(self.model.config, "vision_config", None)
+        try:
+            patches = (int(vc.image_size) // int(vc.patch_size)) ** 2
+            return patches * int(vc.hidden_size)
+        except (AttributeError, TypeError, ValueError, ZeroDivisionError):
+            return None
+
     def _encode_image_batch(self, frames: torch.Tensor) -> torch.Tensor:
         out = self.model.get_image_features(pixel_values=self.preprocess(frames, self.dtype))
         return _features(out)

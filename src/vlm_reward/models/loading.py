@@ -69,7 +69,8 @@ def load_model(
             (a video-language model), ``ViT-B-32/random`` (see ``vlm-reward models``).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         precision: ``auto``, ``fp32``, ``bf16`` or ``fp16``.
-        batch_size: frames per forward pass; ``None`` picks it from the device and core count
+        batch_size: frames per forward pass; ``None`` picks it from the device, the core
+            count, the dtype and the tower's tokens per frame
             (:func:`vlm_reward.device.default_batch_size`).
         cache_dir: download cache (Hugging Face hub layout); default: the usual HF cache.
         offline: never touch the network (also implied by ``HF_HUB_OFFLINE=1``).
@@ -97,7 +98,8 @@ def load_model(
     parsed = parse_spec(spec)
     dev = resolve_device(device)
     dtype = resolve_precision(precision, dev)
-    if batch_size is None:
+    user_batch = batch_size
+    if batch_size is None:  # provisional: re-sized below once the tower's size is known
         batch_size = default_batch_size(dev, dtype)
     resolver = _BUILTIN.get(parsed.kind) or BACKENDS.get(parsed.kind)
     if resolver is None:  # a ModelSpec kind that no resolver serves: a bug, not a user mistake
@@ -119,5 +121,7 @@ def load_model(
     from vlm_reward.models.acceleration import apply_fast_path
 
     apply_fast_path(embedder, fast_path)
+    if user_batch is None:
+        embedder.batch_size = default_batch_size(dev, dtype, embedder.frame_elements)
     embedder.warn_if_random()
     return embedder

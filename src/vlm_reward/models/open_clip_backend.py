@@ -88,6 +88,14 @@ class OpenCLIPEmbedder(Embedder):
         scale = getattr(self.model, "logit_scale", None)
         return None if scale is None else float(torch.as_tensor(scale).detach().float().exp())
 
+    @property
+    def frame_elements(self) -> int | None:
+        """Tokens x width of a ViT tower (its positional embedding); ``None`` for others."""
+        pos = getattr(getattr(self.model, "visual", None), "positional_embedding", None)
+        if not isinstance(pos, torch.Tensor) or pos.ndim != 2:
+            return None
+        return int(pos.shape[0] * pos.shape[1])
+
     def _encode_image_batch(self, frames: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(self.preprocess(frames, self.dtype))
 
