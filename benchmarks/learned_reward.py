@@ -13,8 +13,10 @@ Two parts, in one run:
 * **speed**: the same full and distilled configs with ``ViT-B-32`` (random weights: speed
   does not depend on them) standing in as the VLM, for a short budget: env steps/s of each
   and their ratio, with the VLM frames per step that explain it. The short budget scales the
-  student's warm-up and update interval down with it (``--speed-warmup``), so the measured
-  frames per step are close to the long-run ones of the quality part; they are printed.
+  student's warm-up and update interval down with it (``--speed-warmup``; updates every twice
+  the warm-up, as in the config, so ``--speed-warmup 2048`` is the config's own schedule),
+  so the measured frames per step are close to the long-run ones of the quality part; they
+  are printed.
 
 Targets (from the design of the learned rewards): distilled reaches the full VLM's success
 on every seed with <= 0.2 VLM frames per step and >= 3x its env steps/s with ViT-B-32;
@@ -157,7 +159,7 @@ def speed(model: str, steps: int, warmup: int, tmp: Path) -> dict[str, Any]:
     spec = f"{model}/random"
     common = [f"reward.model={spec}", f"total_steps={steps}", "seed=0"]
     student = [f"reward.learned.warmup_steps={warmup}",
-               f"reward.learned.update_every={max(warmup, 256)}"]
+               f"reward.learned.update_every={2 * warmup}"]  # the config's ratio (4096/2048)
     out: dict[str, Any] = {"model": spec, "env_steps": steps, "distill_warmup_steps": warmup,
                            "modes": {}}
     for method, extra in (("full", []), ("distill", student)):
@@ -244,7 +246,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--speed-steps", type=int, default=1536,
                         help="env steps per speed run")
     parser.add_argument("--speed-warmup", type=int, default=256,
-                        help="student warm-up (and update interval) in the speed part")
+                        help="student warm-up in the speed part (updates every 2x that, as "
+                             "in the config)")
     parser.add_argument("--runs-dir", default=None,
                         help="keep the quality runs here (reused by a rerun) instead of a "
                         "temporary folder")

@@ -265,8 +265,9 @@ def _learned_speed(learned: dict[str, Any]) -> list[str]:
     sp = learned["speed"]
     out = _head(f"Learned rewards: training speed with {sp['model']} as the VLM", learned)
     out += [f"The full and distilled configs above with `reward.model={sp['model']}`, "
-            f"{sp['env_steps']} env steps each; the student's warm-up and update interval "
-            f"scaled down to the budget ({sp['distill_warmup_steps']} steps).", "",
+            f"{sp['env_steps']} env steps each; the student's warm-up "
+            f"{sp['distill_warmup_steps']} steps, an update every "
+            f"{2 * sp['distill_warmup_steps']} steps.", "",
             "| reward | VLM frames/step | env steps/s | x full | reward inference share |",
             "|---|---:|---:|---:|---:|"]
     full = sp["modes"]["full"]["env_steps_per_s"]
