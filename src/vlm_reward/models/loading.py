@@ -120,8 +120,9 @@ def load_model(
         root.setLevel(level)
     from vlm_reward.models.acceleration import apply_fast_path
 
+    elements = embedder.frame_elements  # read before the fast path replaces the tower (onnx)
     apply_fast_path(embedder, fast_path)
-    if user_batch is None:
-        embedder.batch_size = default_batch_size(dev, dtype, embedder.frame_elements)
+    if user_batch is None:  # after it: its num_threads switch changes the thread count
+        embedder.batch_size = default_batch_size(dev, dtype, elements)
     embedder.warn_if_random()
     return embedder
