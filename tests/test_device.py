@@ -146,3 +146,21 @@ def test_hf_tower_reports_patches_times_width(tmp_path) -> None:
     assert emb.frame_elements == (vc.image_size // vc.patch_size) ** 2 * vc.hidden_size
     assert emb.batch_size == default_batch_size(torch.device("cpu"), torch.float32,
                                                 emb.frame_elements)
+
+
+def test_default_batch_follows_the_fast_path_thread_switch(tiny_clip_dir, monkeypatch) -> None:
+    from vlm_reward import load_model
+    from vlm_reward.models.open_clip_backend import OpenCLIPEmbedder
+
+    # a ViT-B-32-sized tower (the tiny one is so small that every thread count gives 256)
+    monkeypatch.setattr(OpenCLIPEmbedder, "frame_elements", property(lambda self: 50 * 768))
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        assert load_model(str(tiny_clip_dir), device="cpu", precision="fp32").batch_size == 64
+        emb = load_model(str(tiny_clip_dir), device="cpu", precision="fp32",
+                         fast_path={"num_threads": 1})
+        assert torch.get_num_threads() == 1
+        assert emb.batch_size == 32  # fp32 ViT-B-32 on the one thread the switch asked for
+    finally:
+        torch.set_num_threads(old)
