@@ -92,6 +92,16 @@ def test_learned_reward_parts_from_two_runs_render_with_their_targets() -> None:
     assert [p["command"] for p in parts] == [quality["command"], newer["command"]]
 
 
+def test_learned_reward_targets_of_a_partial_run_wait_for_every_seed() -> None:
+    # written after every run: seed 1 has its full run but not yet its distilled one
+    partial = _learned_run({"quality": {"methods": {
+        "full": _method([1.0, 1.0], 1.0), "distill": _method([1.0], 0.15)}}}, "cmd")
+    assert partial["targets"]["distill_same_success_as_full"]["met"] is False
+    done = _learned_run({"quality": {"methods": {
+        "full": _method([1.0, 1.0], 1.0), "distill": _method([1.0, 1.0], 0.15)}}}, "cmd")
+    assert done["targets"]["distill_same_success_as_full"]["met"] is True
+
+
 @pytest.mark.parametrize(("op", "group"), [
     ("aten::addmm", "matmul"), ("aten::mm", "matmul"), ("aten::bmm", "matmul"),
     ("aten::_softmax", "attention"), ("aten::_transform_bias_rescale_qkv", "attention"),
