@@ -104,7 +104,6 @@ def cpu_config(preset: Preset) -> dict[str, Any]:
         "n_envs": 1,
         "total_steps": 128 if preset.suite == "atari" else 150,
         "device": "cpu",
-        "torch_threads": 1,
         "logging": {"eval_every": 0, "eval_episodes": 1, "video_every": 0,
                     "checkpoint_every": 0},
     }
