@@ -73,12 +73,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["compute"] = compute_limit.run(models, n=1024 if quick else 2048)
         save()
     if "reward" not in skip:
+        # at least two batches of the largest batch size, so "auto" runs at its own size
         results["reward"] = reward_throughput.run(
-            models, [8, None] if quick else [8, None, 128], frames=frames,
+            models, [8, None] if quick else [8, None, 128], frames=16 if quick else 256,
             naive_frames=4 if quick else 16, rounds=1 if quick else 3)
         save()
     if "profile" not in skip:
-        results["profile"] = profile_reward.run(models[0], None, frames, None, "auto")
+        results["profile"] = profile_reward.run(models[0], None, 16 if quick else 128, None,
+                                                "auto")
         save()
     if "quality" not in skip:
         results["quality"] = fast_path_quality.run(models, frames=8 if quick else 48)
