@@ -102,12 +102,12 @@ def test_all_names_exported() -> None:
 
 @pytest.mark.parametrize(("threads", "dtype", "elements", "expected"), [
     # ViT-B-32 (50 tokens x 768; also the size assumed when a tower reports none)
-    (1, torch.bfloat16, None, 64), (2, torch.bfloat16, 50 * 768, 128),
-    (3, torch.bfloat16, None, 192), (16, torch.bfloat16, None, 256),
-    (1, torch.float32, None, 32), (2, torch.float32, None, 64), (2, None, None, 64),
+    (1, torch.bfloat16, None, 32), (2, torch.bfloat16, 50 * 768, 64),
+    (3, torch.bfloat16, None, 96), (16, torch.bfloat16, None, 256),
+    (1, torch.float32, None, 16), (2, torch.float32, None, 32), (2, None, None, 32),
     # ViT-B-16 (197 x 768) and ViT-L-14 (257 x 1024): fewer frames for more tokens
-    (2, torch.bfloat16, 197 * 768, 32), (2, torch.bfloat16, 257 * 1024, 18),
-    (2, torch.float32, 257 * 1024, 8), (1, torch.float32, 257 * 1664, 4),
+    (2, torch.bfloat16, 197 * 768, 16), (2, torch.bfloat16, 257 * 1024, 8),
+    (2, torch.float32, 257 * 1024, 4), (1, torch.float32, 257 * 1664, 4),
 ])
 def test_default_batch_size_keeps_activation_bytes_per_thread(threads, dtype, elements,
                                                               expected) -> None:
@@ -157,10 +157,10 @@ def test_default_batch_follows_the_fast_path_thread_switch(tiny_clip_dir, monkey
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        assert load_model(str(tiny_clip_dir), device="cpu", precision="fp32").batch_size == 64
+        assert load_model(str(tiny_clip_dir), device="cpu", precision="fp32").batch_size == 32
         emb = load_model(str(tiny_clip_dir), device="cpu", precision="fp32",
                          fast_path={"num_threads": 1})
         assert torch.get_num_threads() == 1
-        assert emb.batch_size == 32  # fp32 ViT-B-32 on the one thread the switch asked for
+        assert emb.batch_size == 16  # fp32 ViT-B-32 on the one thread the switch asked for
     finally:
         torch.set_num_threads(old)

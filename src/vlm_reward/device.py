@@ -78,9 +78,9 @@ GPU_BATCH_SIZE = 256
 #: residual-stream elements of one frame in ViT-B-32 (50 tokens x width 768): the size
 #: assumed for towers that do not report theirs
 VIT_B_32_FRAME_ELEMENTS = 50 * 768
-#: activation bytes per intra-op thread at which the CPU share of the ceiling peaks
-#: (64 bf16 ViT-B-32 frames per thread, measured by ``benchmarks.scale_curve``)
-CPU_ACTIVATION_BYTES_PER_THREAD = 64 * VIT_B_32_FRAME_ELEMENTS * 2
+#: activation bytes per intra-op thread at the start of the CPU plateau of the share of the
+#: ceiling (32 bf16 ViT-B-32 frames per thread, measured by ``benchmarks.scale_curve``)
+CPU_ACTIVATION_BYTES_PER_THREAD = 32 * VIT_B_32_FRAME_ELEMENTS * 2
 CPU_BATCH_RANGE = (4, 256)
 
 
@@ -89,12 +89,13 @@ def default_batch_size(device: torch.device, dtype: torch.dtype | None = None,
     """Frames per forward pass when the user sets none: the one place this is decided.
 
     GPUs need large batches to fill their cores: 256. On CPU the image tower's share of the
-    matmul ceiling grows with the batch until one thread's activations outgrow its share of
-    the cache, and then falls. Measured with ``benchmarks.scale_curve`` on 2 threads, the
-    peak sits at the same activation bytes per thread for every model and element size:
-    ViT-B-32 (50 tokens x 768) at 64 frames per thread in bf16 and 32 in fp32, ViT-B-16
-    (197 x 768) at 16 in bf16, ViT-L-14 (257 x 1024) at 4-8. So the batch holds
-    ``CPU_ACTIVATION_BYTES_PER_THREAD`` of residual stream per thread, clamped to 4-256.
+    matmul ceiling grows with the batch, levels off, and falls once one thread's activations
+    outgrow its share of the cache. Measured with ``benchmarks.scale_curve`` on 2 threads
+    (bf16), the plateau starts at the same activation bytes per thread for every model:
+    ViT-B-32 (50 tokens x 768) is level from 16 to 64 frames per thread, ViT-B-16 (197 x 768)
+    best at 8-16, ViT-L-14 (257 x 1024) at 4, and each falls at 4x those. So the batch holds
+    ``CPU_ACTIVATION_BYTES_PER_THREAD`` of residual stream per thread (32 ViT-B-32 frames in
+    bf16, 16 in fp32), clamped to 4-256.
 
     Args:
         device: where the tower runs.
