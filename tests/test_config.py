@@ -59,7 +59,7 @@ def test_every_shipped_config_validates(path):
         if cfg.reward.kind == "goal_baseline":  # the paper's reward; family variants differ
             assert cfg.reward.baseline == "a humanoid robot" and cfg.reward.alpha == 0.0
         else:
-            assert cfg.reward.goal == "a humanoid robot kneeling"
+            assert cfg.reward.goal.startswith("a humanoid robot")
 
 
 def test_round_trip_through_yaml(tmp_path):
